@@ -1,0 +1,16 @@
+"""The public side: pages, standalone forms, reference-data lookups, error pages (DSFR, French)."""
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from forms import uploads
+    from public import communes, errors, form_rendering, formulaires, pages
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(formulaires.bp)
+    app.register_blueprint(communes.bp)
+    errors.init_app(app)
+    form_rendering.init_app(app)
+    # Form pages show the attachment already received for a file field (name and size).
+    app.add_template_global(uploads.find, "uploaded")
