@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 _TRUE = {"1", "true", "yes", "on", "oui"}
 _FALSE = {"0", "false", "no", "off", "non", ""}
@@ -54,57 +55,113 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     # Core
-    Setting("SECRET_KEY", str, None,
-            "Key signing sessions and CSRF tokens. Unset: a random key is created once in "
-            "instance/secret_key (fine for one host; set it explicitly with several nodes)."),
+    Setting(
+        "SECRET_KEY",
+        str,
+        None,
+        "Key signing sessions and CSRF tokens. Unset: a random key is created once in "
+        "instance/secret_key (fine for one host; set it explicitly with several nodes).",
+    ),
     Setting("SITE_NAME", str, "Activité partielle", "Service name shown in the header and mails."),
-    Setting("DATABASE_URL", str, "",
-            "SQLAlchemy URL. Empty: SQLite file instance/apart.sqlite3 (WAL, foreign keys on). "
-            "postgresql://... uses psycopg 3."),
-    Setting("REDIS_URL", str, "",
-            "Redis for jobs and rate limits. Empty: embedded mode (jobs run in the app process, "
-            "rate limits kept in memory)."),
+    Setting(
+        "DATABASE_URL",
+        str,
+        "",
+        "SQLAlchemy URL. Empty: SQLite file instance/apart.sqlite3 (WAL, foreign keys on). "
+        "postgresql://... uses psycopg 3.",
+    ),
+    Setting(
+        "REDIS_URL",
+        str,
+        "",
+        "Redis for jobs and rate limits. Empty: embedded mode (jobs run in the app process, "
+        "rate limits kept in memory).",
+    ),
     Setting("LOG_LEVEL", str, "INFO", "Python logging level of the application logger."),
     # Mail
-    Setting("MAIL_SERVER", str, "", "SMTP host. Empty: mails are written to files in instance/mails."),
+    Setting(
+        "MAIL_SERVER", str, "", "SMTP host. Empty: mails are written to files in instance/mails."
+    ),
     Setting("MAIL_PORT", int, 25, "SMTP port."),
     Setting("MAIL_USE_TLS", parse_bool, False, "STARTTLS on the SMTP connection."),
     Setting("MAIL_USE_SSL", parse_bool, False, "Implicit TLS on the SMTP connection."),
     Setting("MAIL_USERNAME", str, None, "SMTP user name."),
     Setting("MAIL_PASSWORD", str, None, "SMTP password."),
-    Setting("MAIL_DEFAULT_SENDER", str, "Activité partielle <ne-pas-repondre@activite-partielle.localhost>",
-            "From address of every notification."),
-    Setting("SUPPORT_EMAIL", str, "support@activite-partielle.localhost",
-            "Address of the technical support, shown on public pages and in mails."),
+    Setting(
+        "MAIL_DEFAULT_SENDER",
+        str,
+        "Activité partielle <ne-pas-repondre@activite-partielle.localhost>",
+        "From address of every notification.",
+    ),
+    Setting(
+        "SUPPORT_EMAIL",
+        str,
+        "support@activite-partielle.localhost",
+        "Address of the technical support, shown on public pages and in mails.",
+    ),
     # Public layout
-    Setting("DSFR_MARQUE_ETAT", parse_bool, False,
-            "Show the État brand block (Marianne logo, République Française) and load the "
-            "Marianne font. Reserved to State services: leave off elsewhere."),
-    Setting("SESSION_COOKIE_SECURE", parse_bool, False,
-            "Send the session cookie over HTTPS only (turn on behind TLS); also enables HSTS."),
-    Setting("PROXY_FIX_HOPS", int, 0,
-            "Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted."),
+    Setting(
+        "DSFR_MARQUE_ETAT",
+        parse_bool,
+        False,
+        "Show the État brand block (Marianne logo, République Française) and load the "
+        "Marianne font. Reserved to State services: leave off elsewhere.",
+    ),
+    Setting(
+        "SESSION_COOKIE_SECURE",
+        parse_bool,
+        False,
+        "Send the session cookie over HTTPS only (turn on behind TLS); also enables HSTS.",
+    ),
+    Setting(
+        "PROXY_FIX_HOPS",
+        int,
+        0,
+        "Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.",
+    ),
     # Forms engine
-    Setting("FORMS_SCHEMAS_DIR", str, "",
-            "Folder of the form definitions. Empty: forms/schemas next to app.py."),
-    Setting("UPLOADS_DIR", str, "",
-            "Folder where attachments are stored under random names. Empty: instance/uploads "
-            "(outside the web root)."),
-    Setting("UPLOAD_MAX_BYTES", int, 10 * 1024 * 1024,
-            "Largest attachment accepted by any file field (a definition may set a lower cap)."),
-    Setting("MAX_CONTENT_LENGTH", int, 25 * 1024 * 1024,
-            "Largest request body accepted (413 beyond)."),
+    Setting(
+        "FORMS_SCHEMAS_DIR",
+        str,
+        "",
+        "Folder of the form definitions. Empty: forms/schemas next to app.py.",
+    ),
+    Setting(
+        "UPLOADS_DIR",
+        str,
+        "",
+        "Folder where attachments are stored under random names. Empty: instance/uploads "
+        "(outside the web root).",
+    ),
+    Setting(
+        "UPLOAD_MAX_BYTES",
+        int,
+        10 * 1024 * 1024,
+        "Largest attachment accepted by any file field (a definition may set a lower cap).",
+    ),
+    Setting(
+        "MAX_CONTENT_LENGTH", int, 25 * 1024 * 1024, "Largest request body accepted (413 beyond)."
+    ),
     Setting("MAX_FORM_PARTS", int, 1000, "Most fields accepted in one form post (413 beyond)."),
     # Reference data
-    Setting("RECHERCHE_ENTREPRISES_URL", str, "",
-            "Base URL of the public 'API Recherche d'entreprises' (e.g. "
-            "https://recherche-entreprises.api.gouv.fr). Empty: only the local SIRENE table is used."),
-    Setting("RECHERCHE_ENTREPRISES_TIMEOUT", float, 3.0,
-            "Seconds before a call to the directory API is abandoned (the local table answers)."),
+    Setting(
+        "RECHERCHE_ENTREPRISES_URL",
+        str,
+        "",
+        "Base URL of the public 'API Recherche d'entreprises' (e.g. "
+        "https://recherche-entreprises.api.gouv.fr). Empty: only the local SIRENE table is used.",
+    ),
+    Setting(
+        "RECHERCHE_ENTREPRISES_TIMEOUT",
+        float,
+        3.0,
+        "Seconds before a call to the directory API is abandoned (the local table answers).",
+    ),
     # Rate limits
     Setting("RATELIMIT_ENABLED", parse_bool, True, "Apply the rate limits of public POSTs."),
-    Setting("RATELIMIT_FORMS", str, "30 per minute",
-            "Limit of form submissions per client address."),
+    Setting(
+        "RATELIMIT_FORMS", str, "30 per minute", "Limit of form submissions per client address."
+    ),
 )
 
 SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
@@ -137,7 +194,7 @@ def database_uri(url: str, instance_path: str) -> str:
         return "sqlite:///" + str(Path(instance_path) / "apart.sqlite3")
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -163,7 +220,9 @@ def configure(app, overrides: dict[str, Any] | None = None) -> None:
     config = app.config
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = instance_secret_key(app.instance_path)
-    config.setdefault("SQLALCHEMY_DATABASE_URI", database_uri(config["DATABASE_URL"], app.instance_path))
+    config.setdefault(
+        "SQLALCHEMY_DATABASE_URI", database_uri(config["DATABASE_URL"], app.instance_path)
+    )
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     root = Path(app.root_path)
     config["FORMS_SCHEMAS_DIR"] = config["FORMS_SCHEMAS_DIR"] or str(root / "forms" / "schemas")

@@ -8,7 +8,7 @@ whose values the document builder coerces, so every message stays ours and Frenc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -28,7 +28,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from forms import formats, vocabulary
 
 CONFIRM_SUFFIX = "__confirmation"
-TOKEN_SUFFIX = "__token"
+TOKEN_SUFFIX = "__token"  # noqa: S105 (a field-name suffix, not a secret)
 BOOLEAN_CHOICES = [("true", "Oui"), ("false", "Non")]
 
 
@@ -100,7 +100,9 @@ def _choice_value(value: Any) -> str:
 
 def options_of(node: dict) -> list[tuple[Any, str]]:
     if "oneOf" in node:
-        return [(option["const"], option.get("title", str(option["const"]))) for option in node["oneOf"]]
+        return [
+            (option["const"], option.get("title", str(option["const"]))) for option in node["oneOf"]
+        ]
     return [(value, str(value)) for value in node.get("enum", [])]
 
 
@@ -215,7 +217,7 @@ def _spec(definition, name: str, raw: dict, required: bool) -> FieldSpec:
 class _SpecsMixin:
     """Gives each bound field its ``spec`` (forms.builder.FieldSpec); the csrf field has none."""
 
-    _specs: dict[str, FieldSpec] = {}
+    _specs: ClassVar[dict[str, FieldSpec]] = {}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -231,11 +233,17 @@ class _SpecsMixin:
             if spec is None or spec.kind != "commune":
                 continue
             postal = formats.normalise("code-postal", self._fields[spec.commune_postal].data or "")
-            found = codes_postaux.communes(postal) if formats.FORMATS["code-postal"].is_valid(postal) else ()
+            found = (
+                codes_postaux.communes(postal)
+                if formats.FORMATS["code-postal"].is_valid(postal)
+                else ()
+            )
             if not found:
                 bound.choices = [("", "Saisissez d'abord un code postal valide")]
             else:
-                bound.choices = [("", "Sélectionnez la ville")] + [(c.nom, c.nom_usuel) for c in found]
+                bound.choices = [("", "Sélectionnez la ville")] + [
+                    (c.nom, c.nom_usuel) for c in found
+                ]
             if bound.data:
                 match = codes_postaux.commune_for(postal, bound.data) if found else None
                 if match is not None:
@@ -263,14 +271,22 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 def _field_for(spec: FieldSpec):
-    common = {"label": spec.label, "description": spec.hint or "", "render_kw": spec.input_attrs or None}
+    common = {
+        "label": spec.label,
+        "description": spec.hint or "",
+        "render_kw": spec.input_attrs or None,
+    }
     default = spec.schema.get("default")
     if spec.kind == "section":
         return FormField(_class_for(spec.children, SchemaSubForm, spec.name), label=spec.label)
     if spec.kind == "repeat":
         entry = FormField(_class_for(spec.children, SchemaSubForm, spec.name))
-        return FieldList(entry, label=spec.label, min_entries=max(spec.min_entries, 1),
-                         max_entries=spec.max_entries)
+        return FieldList(
+            entry,
+            label=spec.label,
+            min_entries=max(spec.min_entries, 1),
+            max_entries=spec.max_entries,
+        )
     if spec.kind == "checkboxes":
         choices = [(_choice_value(v), lbl) for v, lbl in spec.choices]
         return MultiCheckboxField(choices=choices, validate_choice=False, default=default, **common)
@@ -278,17 +294,29 @@ def _field_for(spec: FieldSpec):
         choices = [(_choice_value(v), lbl) for v, lbl in spec.choices]
         if spec.kind == "select":
             choices = [("", "Sélectionnez une option"), *choices]
-            return SelectField(choices=choices, validate_choice=False,
-                               default=_choice_value(default) if default is not None else None, **common)
-        return RadioField(choices=choices, validate_choice=False,
-                          default=_choice_value(default) if default is not None else None, **common)
+            return SelectField(
+                choices=choices,
+                validate_choice=False,
+                default=_choice_value(default) if default is not None else None,
+                **common,
+            )
+        return RadioField(
+            choices=choices,
+            validate_choice=False,
+            default=_choice_value(default) if default is not None else None,
+            **common,
+        )
     if spec.kind == "commune":
         return SelectField(choices=[], validate_choice=False, default=default, **common)
     if spec.kind == "checkbox":
         return BooleanField(default=bool(default), false_values=("false", "", "0", "off"), **common)
     if spec.kind == "boolean-radios":
-        return RadioField(choices=list(BOOLEAN_CHOICES), validate_choice=False,
-                          default=_choice_value(default) if default is not None else None, **common)
+        return RadioField(
+            choices=list(BOOLEAN_CHOICES),
+            validate_choice=False,
+            default=_choice_value(default) if default is not None else None,
+            **common,
+        )
     if spec.kind == "file":
         return FileField(**common)
     if spec.kind == "textarea":
@@ -303,18 +331,31 @@ def _class_for(specs: list[FieldSpec], base, name: str):
         attributes[spec.name] = _field_for(spec)
         all_specs[spec.name] = spec
         if spec.confirm:
-            confirm = FieldSpec(name=spec.name + CONFIRM_SUFFIX, kind="text", json_type="string",
-                                schema={}, label=spec.confirm, required=spec.required,
-                                input_attrs={**spec.input_attrs, "autocomplete": "off"},
-                                confirm_of=spec.name, condition=spec.condition)
-            attributes[confirm.name] = StringField(label=confirm.label, render_kw=confirm.input_attrs)
+            confirm = FieldSpec(
+                name=spec.name + CONFIRM_SUFFIX,
+                kind="text",
+                json_type="string",
+                schema={},
+                label=spec.confirm,
+                required=spec.required,
+                input_attrs={**spec.input_attrs, "autocomplete": "off"},
+                confirm_of=spec.name,
+                condition=spec.condition,
+            )
+            attributes[confirm.name] = StringField(
+                label=confirm.label, render_kw=confirm.input_attrs
+            )
             all_specs[confirm.name] = confirm
         if spec.kind == "file":
-            token = FieldSpec(name=spec.name + TOKEN_SUFFIX, kind="hidden", json_type="string", schema={})
+            token = FieldSpec(
+                name=spec.name + TOKEN_SUFFIX, kind="hidden", json_type="string", schema={}
+            )
             attributes[token.name] = HiddenField()
             all_specs[token.name] = token
     attributes["_specs"] = all_specs
-    class_name = "".join(part.capitalize() for part in name.replace("-", "_").split("_")) or "Schema"
+    class_name = (
+        "".join(part.capitalize() for part in name.replace("-", "_").split("_")) or "Schema"
+    )
     return type(f"{class_name}Form", (base,), attributes)
 
 

@@ -13,7 +13,9 @@ group = AppGroup("forms", help="Définitions de formulaires : vérification et v
 
 
 @group.command("check")
-@click.option("--dir", "folder", default=None, help="Dossier des définitions (par défaut FORMS_SCHEMAS_DIR).")
+@click.option(
+    "--dir", "folder", default=None, help="Dossier des définitions (par défaut FORMS_SCHEMAS_DIR)."
+)
 def check(folder):
     """Check every definition (metaschema and x- vocabulary); exit 1 on the first broken one."""
     folder = folder or current_app.config["FORMS_SCHEMAS_DIR"]
@@ -40,7 +42,11 @@ def validate(form_id, document):
     except (json.JSONDecodeError, RecursionError) as exc:
         click.echo(json.dumps({"": [f"JSON invalide : {exc}"]}, ensure_ascii=False))
         sys.exit(1)
-    errors = definition.errors(data) if isinstance(data, dict) else {"": ["Le document doit être un objet JSON."]}
+    errors = (
+        definition.errors(data)
+        if isinstance(data, dict)
+        else {"": ["Le document doit être un objet JSON."]}
+    )
     click.echo(json.dumps(errors, ensure_ascii=False, indent=2))
     sys.exit(1 if errors else 0)
 

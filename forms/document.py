@@ -44,7 +44,9 @@ def prefill_object(document: dict | None, specs: list[FieldSpec]) -> _Namespace 
         if spec.kind == "section" and isinstance(value, dict):
             data[spec.name] = prefill_object(value, spec.children)
         elif spec.kind == "repeat" and isinstance(value, list):
-            data[spec.name] = [prefill_object(item, spec.children) for item in value if isinstance(item, dict)]
+            data[spec.name] = [
+                prefill_object(item, spec.children) for item in value if isinstance(item, dict)
+            ]
         elif spec.kind == "checkboxes" and isinstance(value, list):
             data[spec.name] = [_choice_value(item) for item in value]
         elif spec.kind in {"select", "radios", "boolean-radios"}:
@@ -52,7 +54,9 @@ def prefill_object(document: dict | None, specs: list[FieldSpec]) -> _Namespace 
         elif spec.kind == "checkbox":
             data[spec.name] = bool(value)
         elif spec.format:
-            data[spec.name] = formats.display(spec.format, value) if isinstance(value, str) else value
+            data[spec.name] = (
+                formats.display(spec.format, value) if isinstance(value, str) else value
+            )
         else:
             data[spec.name] = value
         if spec.confirm:
@@ -122,7 +126,9 @@ class DocumentBuilder:
     def value(self, bound, spec: FieldSpec, siblings, prefilled) -> Any:
         kind = spec.kind
         if kind == "section":
-            sub = self.object(bound.form, spec.children, prefilled if isinstance(prefilled, dict) else {})
+            sub = self.object(
+                bound.form, spec.children, prefilled if isinstance(prefilled, dict) else {}
+            )
             if not spec.required and not _answered(sub):
                 return NOT_ANSWERED
             return sub
@@ -185,7 +191,12 @@ class DocumentBuilder:
                 return int(text)
             number = Decimal(text.replace(",", "."))
         except (ValueError, InvalidOperation):
-            self.error(bound, "Saisissez un nombre entier." if spec.json_type == "integer" else "Saisissez un nombre.")
+            self.error(
+                bound,
+                "Saisissez un nombre entier."
+                if spec.json_type == "integer"
+                else "Saisissez un nombre.",
+            )
             return NOT_ANSWERED
         if not number.is_finite():
             self.error(bound, "Saisissez un nombre.")

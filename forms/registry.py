@@ -131,13 +131,19 @@ def read_definition(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise DefinitionError(str(path), [vocabulary.Problem("$", f"fichier illisible : {exc}")]) from exc
+        raise DefinitionError(
+            str(path), [vocabulary.Problem("$", f"fichier illisible : {exc}")]
+        ) from exc
     try:
         schema = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
-        raise DefinitionError(str(path), [vocabulary.Problem("$", f"JSON invalide : {exc}")]) from exc
+        raise DefinitionError(
+            str(path), [vocabulary.Problem("$", f"JSON invalide : {exc}")]
+        ) from exc
     if not isinstance(schema, dict):
-        raise DefinitionError(str(path), [vocabulary.Problem("$", "une définition est un objet JSON")])
+        raise DefinitionError(
+            str(path), [vocabulary.Problem("$", "une définition est un objet JSON")]
+        )
     return schema
 
 
@@ -156,18 +162,28 @@ def build_registry(schemas: dict[Any, dict]) -> FormRegistry:
     for source, schema in schemas.items():
         draft = DRAFTS.get(schema.get("$schema"))
         if draft is None:
-            raise DefinitionError(str(source), [vocabulary.Problem(
-                "$.$schema", "indiquez $schema : draft 2020-12 ou draft-07")])
+            raise DefinitionError(
+                str(source),
+                [vocabulary.Problem("$.$schema", "indiquez $schema : draft 2020-12 ou draft-07")],
+            )
         try:
             draft.check_schema(schema)
         except SchemaError as exc:
-            raise DefinitionError(str(source), [vocabulary.Problem(
-                vocabulary.json_path(tuple(exc.absolute_path)) or "$",
-                f"schéma invalide selon le métaschéma : {exc.message}")]) from exc
+            raise DefinitionError(
+                str(source),
+                [
+                    vocabulary.Problem(
+                        vocabulary.json_path(tuple(exc.absolute_path)) or "$",
+                        f"schéma invalide selon le métaschéma : {exc.message}",
+                    )
+                ],
+            ) from exc
     resources = []
     for source, schema in schemas.items():
         if not isinstance(schema.get("$id"), str):
-            raise DefinitionError(str(source), [vocabulary.Problem("$", "le mot-clé obligatoire '$id' manque")])
+            raise DefinitionError(
+                str(source), [vocabulary.Problem("$", "le mot-clé obligatoire '$id' manque")]
+            )
         resources.append((schema["$id"], Resource.from_contents(schema)))
     # No retrieve function: a $ref to anything not registered here (http, file...) fails.
     registry = Registry().with_resources(resources)
@@ -175,13 +191,23 @@ def build_registry(schemas: dict[Any, dict]) -> FormRegistry:
     definitions: dict[str, FormDefinition] = {}
     for source, schema in schemas.items():
         form_id = schema["$id"].rstrip("/").rsplit("/", 1)[-1]
-        definition = FormDefinition(id=form_id, schema=schema, source=str(source), registry=registry)
+        definition = FormDefinition(
+            id=form_id, schema=schema, source=str(source), registry=registry
+        )
         expected = Path(str(source)).stem
         problems = vocabulary.Checker(schema, definition.resolve).run()
         if isinstance(source, Path) and form_id != expected:
-            problems.append(vocabulary.Problem("$.$id", f"l'identifiant {form_id!r} doit être le nom du fichier ({expected!r})"))
+            problems.append(
+                vocabulary.Problem(
+                    "$.$id", f"l'identifiant {form_id!r} doit être le nom du fichier ({expected!r})"
+                )
+            )
         if form_id in definitions:
-            problems.append(vocabulary.Problem("$.$id", f"identifiant déjà utilisé par {definitions[form_id].source}"))
+            problems.append(
+                vocabulary.Problem(
+                    "$.$id", f"identifiant déjà utilisé par {definitions[form_id].source}"
+                )
+            )
         if problems:
             raise DefinitionError(str(source), problems)
         definitions[form_id] = definition

@@ -54,8 +54,10 @@ def store(storage, spec: dict) -> Upload:
 
     :raise UploadRefused: empty, too large, or of a type the field does not accept.
     """
-    limit = min(spec.get("max-bytes", current_app.config["UPLOAD_MAX_BYTES"]),
-                current_app.config["UPLOAD_MAX_BYTES"])
+    limit = min(
+        spec.get("max-bytes", current_app.config["UPLOAD_MAX_BYTES"]),
+        current_app.config["UPLOAD_MAX_BYTES"],
+    )
     accepted = spec.get("mime-types") or list(FILE_TYPES)
     names = ", ".join(FILE_TYPES[t] for t in accepted)
     token = secrets.token_hex(16)
@@ -69,7 +71,9 @@ def store(storage, spec: dict) -> Upload:
             while chunk := storage.stream.read(CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise UploadRefused(f"Le fichier dépasse la taille maximale autorisée ({human_size(limit)}).")
+                    raise UploadRefused(
+                        f"Le fichier dépasse la taille maximale autorisée ({human_size(limit)})."
+                    )
                 if len(head) < 8192:
                     head += chunk[: 8192 - len(head)]
                 digest.update(chunk)
@@ -79,12 +83,19 @@ def store(storage, spec: dict) -> Upload:
         kind = filetype.guess(head)
         mime = kind.mime if kind else None
         if mime not in accepted:
-            raise UploadRefused(f"Ce type de fichier n'est pas accepté. Formats acceptés : {names}.")
+            raise UploadRefused(
+                f"Ce type de fichier n'est pas accepté. Formats acceptés : {names}."
+            )
     except BaseException:
         target.unlink(missing_ok=True)
         raise
-    upload = Upload(token=token, filename=clean_filename(storage.filename), content_type=mime,
-                    size=size, sha256=digest.hexdigest())
+    upload = Upload(
+        token=token,
+        filename=clean_filename(storage.filename),
+        content_type=mime,
+        size=size,
+        sha256=digest.hexdigest(),
+    )
     db.session.add(upload)
     db.session.commit()
     return upload

@@ -52,7 +52,9 @@ def _required(validator, required, instance, schema) -> Iterator[ValidationError
         return
     for name in required:
         if name not in instance:
-            yield ValidationError(f"{name!r} is a required property", path=[name], validator_value=name)
+            yield ValidationError(
+                f"{name!r} is a required property", path=[name], validator_value=name
+            )
 
 
 def _dependent_required(validator, dependent, instance, schema) -> Iterator[ValidationError]:
@@ -63,7 +65,9 @@ def _dependent_required(validator, dependent, instance, schema) -> Iterator[Vali
             continue
         for name in needed:
             if name not in instance:
-                yield ValidationError(f"{name!r} is required by {trigger!r}", path=[name], validator_value=name)
+                yield ValidationError(
+                    f"{name!r} is required by {trigger!r}", path=[name], validator_value=name
+                )
 
 
 def _pattern(validator, pattern, instance, schema) -> Iterator[ValidationError]:
@@ -96,7 +100,9 @@ def _communes(validator, mapping, instance, schema) -> Iterator[ValidationError]
         if not formats.FORMATS["code-postal"].is_valid(postal):
             continue  # the postal code's own error says what is wrong
         if codes_postaux.commune_for(postal, ville) is None:
-            yield ValidationError(f"{ville!r} not in {postal!r}", path=[ville_name], validator_value=postal)
+            yield ValidationError(
+                f"{ville!r} not in {postal!r}", path=[ville_name], validator_value=postal
+            )
 
 
 def extend(validator_class):
@@ -135,11 +141,18 @@ def message_for(error: ValidationError) -> str:
         expected = expected[0] if isinstance(expected, list) else expected
         return TYPE_MESSAGES.get(expected, GENERIC)
     if keyword == "const":
-        return "Vous devez cocher cette case." if error.validator_value is True else MESSAGES["enum"]
-    if keyword in {"minItems", "maxItems"} and (schema.get("x-ui") or {}).get("widget") == "checkboxes":
-        return ("Cochez au moins {value} case(s)." if keyword == "minItems" else "Cochez au plus {value} case(s).").format(
-            value=error.validator_value
+        return (
+            "Vous devez cocher cette case." if error.validator_value is True else MESSAGES["enum"]
         )
+    if (
+        keyword in {"minItems", "maxItems"}
+        and (schema.get("x-ui") or {}).get("widget") == "checkboxes"
+    ):
+        return (
+            "Cochez au moins {value} case(s)."
+            if keyword == "minItems"
+            else "Cochez au plus {value} case(s)."
+        ).format(value=error.validator_value)
     if keyword in {"dependentRequired", "dependencies"}:
         return MESSAGES["required"]
     template = MESSAGES.get(keyword)

@@ -18,22 +18,48 @@ PROPERTY_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}\Z")
 # Names that shadow the WTForms / Flask-WTF form API (a field called "data" replaces form.data).
 RESERVED_NAMES = frozenset(
     {
-        "data", "errors", "meta", "validate", "process", "populate_obj", "csrf_token",
-        "hidden_tag", "is_submitted", "validate_on_submit", "form_errors", "submit",
-        "spec", "action",
+        "data",
+        "errors",
+        "meta",
+        "validate",
+        "process",
+        "populate_obj",
+        "csrf_token",
+        "hidden_tag",
+        "is_submitted",
+        "validate_on_submit",
+        "form_errors",
+        "submit",
+        "spec",
+        "action",
     }
 )
 
 ANNOTATIONS = {"title", "description", "$comment", "examples", "default", "readOnly", "x-ui"}
 ROOT_KEYWORDS = {
-    "$schema", "$id", "$defs", "definitions",
-    "x-version", "x-standalone", "x-submit-label", "x-confirmation", "x-bindings",
+    "$schema",
+    "$id",
+    "$defs",
+    "definitions",
+    "x-version",
+    "x-standalone",
+    "x-submit-label",
+    "x-confirmation",
+    "x-bindings",
 }
 COMMON = ANNOTATIONS | {"type", "$ref", "enum", "const", "oneOf"}
 BY_TYPE = {
     "object": {
-        "properties", "required", "additionalProperties", "dependentRequired",
-        "dependencies", "if", "then", "else", "allOf", "x-communes",
+        "properties",
+        "required",
+        "additionalProperties",
+        "dependentRequired",
+        "dependencies",
+        "if",
+        "then",
+        "else",
+        "allOf",
+        "x-communes",
     },
     "string": {"minLength", "maxLength", "pattern", "format", "x-file"},
     "integer": {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"},
@@ -42,8 +68,16 @@ BY_TYPE = {
     "array": {"items", "minItems", "maxItems", "uniqueItems"},
 }
 UI_KEYS = {
-    "widget": str, "placeholder": str, "confirm": str, "autocomplete": str, "prefill": str,
-    "pattern-message": str, "hint": str, "order": int, "step": bool, "width": str,
+    "widget": str,
+    "placeholder": str,
+    "confirm": str,
+    "autocomplete": str,
+    "prefill": str,
+    "pattern-message": str,
+    "hint": str,
+    "order": int,
+    "step": bool,
+    "width": str,
 }
 WIDGETS = {
     "string": {"text", "textarea", "select", "radios", "password", "file", "commune"},
@@ -80,7 +114,11 @@ class Problem:
 def json_path(parts: tuple) -> str:
     out = "$"
     for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else ("." + part if PROPERTY_NAME.match(part) else f"[{part!r}]")
+        out += (
+            f"[{part}]"
+            if isinstance(part, int)
+            else ("." + part if PROPERTY_NAME.match(part) else f"[{part!r}]")
+        )
     return out
 
 
@@ -101,7 +139,9 @@ class Checker:
             if key not in root:
                 self.problem((), f"le mot-clé obligatoire {key!r} manque")
         version = root.get("x-version")
-        if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
+        if version is not None and (
+            not isinstance(version, int) or isinstance(version, bool) or version < 1
+        ):
             self.problem(("x-version",), "x-version doit être un entier supérieur ou égal à 1")
         if root.get("type") != "object":
             self.problem(("type",), "une définition de formulaire est un objet (type: object)")
@@ -128,35 +168,45 @@ class Checker:
         if "$ref" in node:
             ref = node["$ref"]
             if not isinstance(ref, str) or not (ref.startswith("#") or "://" in ref):
-                self.problem(path + ("$ref",), "référence non prise en charge")
+                self.problem((*path, "$ref"), "référence non prise en charge")
                 return
             if ref in stack:
-                self.problem(path + ("$ref",), f"référence circulaire {ref!r}")
+                self.problem((*path, "$ref"), f"référence circulaire {ref!r}")
                 return
             try:
                 target = self.resolve(ref)
             except LookupError as exc:
-                self.problem(path + ("$ref",), str(exc))
+                self.problem((*path, "$ref"), str(exc))
                 return
             others = set(node) - ANNOTATIONS - {"$ref"}
             if others:
-                self.problem(path, f"mots-clés à côté de $ref non pris en charge : {', '.join(sorted(others))}")
+                self.problem(
+                    path,
+                    f"mots-clés à côté de $ref non pris en charge : {', '.join(sorted(others))}",
+                )
             self.node(target, path, root=False, stack=(*stack, ref))
             return
         kind = node_type(node)
         if kind is None:
-            self.problem(path, "type absent ou non pris en charge (string, integer, number, boolean, array, object)")
+            self.problem(
+                path,
+                "type absent ou non pris en charge (string, integer, number, boolean, array, object)",
+            )
             return
         allowed = COMMON | BY_TYPE[kind] | (ROOT_KEYWORDS if root else set())
         for key in node:
             if key not in allowed:
-                what = "mot-clé x- inconnu" if key.startswith("x-") else "mot-clé non pris en charge par le moteur de formulaires"
-                self.problem(path + (key,), f"{what} : {key!r}")
+                what = (
+                    "mot-clé x- inconnu"
+                    if key.startswith("x-")
+                    else "mot-clé non pris en charge par le moteur de formulaires"
+                )
+                self.problem((*path, key), f"{what} : {key!r}")
         self.ui(node, path, kind)
         if "enum" in node and (not isinstance(node["enum"], list) or len(node["enum"]) > MAX_ENUM):
-            self.problem(path + ("enum",), f"enum doit être une liste d'au plus {MAX_ENUM} valeurs")
+            self.problem((*path, "enum"), f"enum doit être une liste d'au plus {MAX_ENUM} valeurs")
         if "oneOf" in node:
-            self.labelled_options(node["oneOf"], path + ("oneOf",))
+            self.labelled_options(node["oneOf"], (*path, "oneOf"))
         if kind == "string":
             self.string(node, path)
         elif kind == "object":
@@ -169,116 +219,174 @@ class Checker:
         if ui is None:
             return
         if not isinstance(ui, dict):
-            self.problem(path + ("x-ui",), "x-ui doit être un objet")
+            self.problem((*path, "x-ui"), "x-ui doit être un objet")
             return
         for key, value in ui.items():
             expected = UI_KEYS.get(key)
             if expected is None:
-                self.problem(path + ("x-ui", key), f"indication d'affichage inconnue : {key!r}")
+                self.problem((*path, "x-ui", key), f"indication d'affichage inconnue : {key!r}")
             elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-                self.problem(path + ("x-ui", key), f"{key} doit être de type {expected.__name__}")
+                self.problem((*path, "x-ui", key), f"{key} doit être de type {expected.__name__}")
         widget = ui.get("widget")
         if isinstance(widget, str) and widget not in WIDGETS[kind]:
-            self.problem(path + ("x-ui", "widget"), f"widget {widget!r} impossible pour le type {kind}")
+            self.problem(
+                (*path, "x-ui", "widget"), f"widget {widget!r} impossible pour le type {kind}"
+            )
         if widget in {"select", "radios"} and kind != "boolean" and not has_options(node):
-            self.problem(path + ("x-ui", "widget"), "une liste de choix demande enum ou oneOf")
+            self.problem((*path, "x-ui", "widget"), "une liste de choix demande enum ou oneOf")
 
     def labelled_options(self, options: Any, path: tuple) -> None:
         if not isinstance(options, list) or not options or len(options) > MAX_ENUM:
             self.problem(path, "oneOf doit être une liste non vide d'options {const, title}")
             return
         for index, option in enumerate(options):
-            if not isinstance(option, dict) or set(option) - {"const", "title", "description"} or "const" not in option:
-                self.problem(path + (index,), "oneOf n'est pris en charge que pour des options {const, title}")
+            if (
+                not isinstance(option, dict)
+                or set(option) - {"const", "title", "description"}
+                or "const" not in option
+            ):
+                self.problem(
+                    (*path, index), "oneOf n'est pris en charge que pour des options {const, title}"
+                )
 
     def string(self, node: dict, path: tuple) -> None:
         fmt = node.get("format")
         if fmt is not None and fmt not in formats.FORMATS:
-            self.problem(path + ("format",), f"format inconnu : {fmt!r}")
+            self.problem((*path, "format"), f"format inconnu : {fmt!r}")
         pattern = node.get("pattern")
         if pattern is not None:
             try:
                 re.compile(pattern)
             except (re.error, TypeError) as exc:
-                self.problem(path + ("pattern",), f"expression régulière invalide : {exc}")
+                self.problem((*path, "pattern"), f"expression régulière invalide : {exc}")
         spec = node.get("x-file")
         if spec is not None:
             if not isinstance(spec, dict) or set(spec) - {"mime-types", "max-bytes"}:
-                self.problem(path + ("x-file",), "x-file accepte mime-types et max-bytes")
+                self.problem((*path, "x-file"), "x-file accepte mime-types et max-bytes")
                 return
             types = spec.get("mime-types", [])
             if not isinstance(types, list) or not types or any(t not in FILE_TYPES for t in types):
-                self.problem(path + ("x-file", "mime-types"), f"types acceptés : {', '.join(FILE_TYPES)}")
+                self.problem(
+                    (*path, "x-file", "mime-types"), f"types acceptés : {', '.join(FILE_TYPES)}"
+                )
             size = spec.get("max-bytes", 0)
             if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-                self.problem(path + ("x-file", "max-bytes"), "max-bytes doit être un entier positif")
+                self.problem(
+                    (*path, "x-file", "max-bytes"), "max-bytes doit être un entier positif"
+                )
 
     def object(self, node: dict, path: tuple, stack: tuple) -> None:
         properties = node.get("properties", {})
         if not isinstance(properties, dict):
-            self.problem(path + ("properties",), "properties doit être un objet")
+            self.problem((*path, "properties"), "properties doit être un objet")
             return
         for name, sub in properties.items():
             if not PROPERTY_NAME.match(name) or "__" in name:
-                self.problem(path + ("properties", name),
-                             "nom de propriété invalide : minuscules, chiffres et _ (sans __), commençant par une lettre")
+                self.problem(
+                    (*path, "properties", name),
+                    "nom de propriété invalide : minuscules, chiffres et _ (sans __), commençant par une lettre",
+                )
             elif name in RESERVED_NAMES:
-                self.problem(path + ("properties", name), f"nom de propriété réservé par le moteur : {name!r}")
-            self.node(sub, path + ("properties", name), root=False, stack=stack)
+                self.problem(
+                    (*path, "properties", name),
+                    f"nom de propriété réservé par le moteur : {name!r}",
+                )
+            self.node(sub, (*path, "properties", name), root=False, stack=stack)
         additional = node.get("additionalProperties", False)
         if additional is not False:
-            self.problem(path + ("additionalProperties",), "seul additionalProperties: false est pris en charge")
+            self.problem(
+                (*path, "additionalProperties"),
+                "seul additionalProperties: false est pris en charge",
+            )
         for key in ("required",):
             for name in node.get(key, []):
                 if name not in properties:
-                    self.problem(path + (key,), f"{name!r} est obligatoire mais n'est pas une propriété")
+                    self.problem(
+                        (*path, key), f"{name!r} est obligatoire mais n'est pas une propriété"
+                    )
         dependent = node.get("dependentRequired", {})
         deps = node.get("dependencies", {})
         for key, mapping in (("dependentRequired", dependent), ("dependencies", deps)):
             if not isinstance(mapping, dict):
-                self.problem(path + (key,), f"{key} doit être un objet")
+                self.problem((*path, key), f"{key} doit être un objet")
                 continue
             for name, needed in mapping.items():
-                if not isinstance(needed, list) or any(n not in properties for n in needed) or name not in properties:
-                    self.problem(path + (key, name), f"{key} ne porte que sur des propriétés de cet objet (forme liste)")
+                if (
+                    not isinstance(needed, list)
+                    or any(n not in properties for n in needed)
+                    or name not in properties
+                ):
+                    self.problem(
+                        (*path, key, name),
+                        f"{key} ne porte que sur des propriétés de cet objet (forme liste)",
+                    )
         for index, condition in enumerate(conditions_of(node)):
             self.condition(condition, properties, path + condition_path(node, index))
         for index, part in enumerate(node.get("allOf", [])):
-            if not isinstance(part, dict) or set(part) - {"if", "then", "else", "$comment"} or "if" not in part:
-                self.problem(path + ("allOf", index), "allOf n'est pris en charge que pour des blocs if/then/else")
+            if (
+                not isinstance(part, dict)
+                or set(part) - {"if", "then", "else", "$comment"}
+                or "if" not in part
+            ):
+                self.problem(
+                    (*path, "allOf", index),
+                    "allOf n'est pris en charge que pour des blocs if/then/else",
+                )
         communes = node.get("x-communes")
         if communes is not None:
             if not isinstance(communes, dict) or len(communes) != 1:
-                self.problem(path + ("x-communes",), "x-communes associe un champ code postal à un champ ville")
+                self.problem(
+                    (*path, "x-communes"),
+                    "x-communes associe un champ code postal à un champ ville",
+                )
             else:
-                (postal, ville), = communes.items()
+                ((postal, ville),) = communes.items()
                 if postal not in properties or ville not in properties:
-                    self.problem(path + ("x-communes",), "x-communes doit nommer deux propriétés de cet objet")
+                    self.problem(
+                        (*path, "x-communes"), "x-communes doit nommer deux propriétés de cet objet"
+                    )
 
     def condition(self, block: dict, properties: dict, path: tuple) -> None:
         test = block.get("if")
-        ok = isinstance(test, dict) and set(test) <= {"properties", "required"} and test.get("properties")
+        ok = (
+            isinstance(test, dict)
+            and set(test) <= {"properties", "required"}
+            and test.get("properties")
+        )
         if ok:
             for name, rule in test["properties"].items():
-                if name not in properties or not isinstance(rule, dict) or set(rule) - {"const", "enum"} or not rule:
+                if (
+                    name not in properties
+                    or not isinstance(rule, dict)
+                    or set(rule) - {"const", "enum"}
+                    or not rule
+                ):
                     ok = False
         if not ok:
-            self.problem(path + ("if",), "condition non prise en charge : utilisez « if: {properties: {champ: {const|enum}}} »")
+            self.problem(
+                (*path, "if"),
+                "condition non prise en charge : utilisez « if: {properties: {champ: {const|enum}}} »",
+            )
         for branch in ("then", "else"):
             part = block.get(branch)
             if part is None:
                 continue
             if not isinstance(part, dict) or set(part) - {"required", "properties"}:
-                self.problem(path + (branch,), f"{branch} ne peut contenir que required et properties")
+                self.problem(
+                    (*path, branch), f"{branch} ne peut contenir que required et properties"
+                )
                 continue
             for name in [*part.get("required", []), *part.get("properties", {})]:
                 if name not in properties:
-                    self.problem(path + (branch,), f"{name!r} doit être déclaré dans les propriétés de l'objet")
+                    self.problem(
+                        (*path, branch),
+                        f"{name!r} doit être déclaré dans les propriétés de l'objet",
+                    )
 
     def array(self, node: dict, path: tuple, stack: tuple) -> None:
         items = node.get("items")
         if not isinstance(items, dict):
-            self.problem(path + ("items",), "un tableau doit décrire ses éléments (items)")
+            self.problem((*path, "items"), "un tableau doit décrire ses éléments (items)")
             return
         target = items
         if "$ref" in items:
@@ -288,13 +396,16 @@ class Checker:
                 target = {}
         kind = node_type(target)
         if kind == "object":
-            self.node(items, path + ("items",), root=False, stack=stack)
+            self.node(items, (*path, "items"), root=False, stack=stack)
         elif kind in {"string", "integer"} and has_options(target):
             if node.get("uniqueItems") is not True:
-                self.problem(path + ("uniqueItems",), "un choix multiple demande uniqueItems: true")
-            self.node(items, path + ("items",), root=False, stack=stack)
+                self.problem((*path, "uniqueItems"), "un choix multiple demande uniqueItems: true")
+            self.node(items, (*path, "items"), root=False, stack=stack)
         else:
-            self.problem(path + ("items",), "tableaux pris en charge : groupes répétables (objets) ou choix multiples (enum)")
+            self.problem(
+                (*path, "items"),
+                "tableaux pris en charge : groupes répétables (objets) ou choix multiples (enum)",
+            )
 
 
 def node_type(node: dict) -> str | None:

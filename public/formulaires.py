@@ -22,8 +22,9 @@ def _standalone(form_id: str):
 @bp.get("/<form_id>")
 def show(form_id: str):
     definition = _standalone(form_id)
-    return render_template("formulaires/show.html", definition=definition,
-                           form=engine.new_form(definition))
+    return render_template(
+        "formulaires/show.html", definition=definition, form=engine.new_form(definition)
+    )
 
 
 def _forms_limit() -> str:
@@ -37,8 +38,12 @@ def submit(form_id: str):
     outcome = engine.submit(definition, CombinedMultiDict([request.files, request.form]))
     if not outcome.valid:
         status = 200 if outcome.action else 422
-        return render_template("formulaires/show.html", definition=definition, form=outcome.form,
-                               summary=engine.summary(outcome.form)), status
+        return render_template(
+            "formulaires/show.html",
+            definition=definition,
+            form=outcome.form,
+            summary=engine.summary(outcome.form),
+        ), status
     submission = deposer_soumission(definition, outcome.document)
     return redirect(url_for(".confirmation", form_id=form_id, reference=submission.reference), 303)
 
@@ -51,4 +56,6 @@ def confirmation(form_id: str, reference: str):
     )
     if submission is None:
         abort(404)
-    return render_template("formulaires/confirmation.html", definition=definition, submission=submission)
+    return render_template(
+        "formulaires/confirmation.html", definition=definition, submission=submission
+    )

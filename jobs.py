@@ -1,0 +1,57 @@
+"""Background jobs: queue names in one place, one app context per job.
+
+With ``REDIS_URL`` set, jobs go to Redis and ``python worker.py`` runs them. Without it
+(embedded mode, ``make run``) they run in the calling process, after the commit that
+produced them, on an in-memory fakeredis queue.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, has_app_context
+from rq import Queue
+from rq.job import Job
+
+QUEUES = ("notifications", "default")
+
+# Set by worker.py: the one app whose context each job gets (building an app per job is slow).
+worker_app = None
+
+
+class AppContextJob(Job):
+    """Runs each job inside a fresh application context: the database session is torn
+    down after every job instead of living across jobs (stale identity map)."""
+
+    def perform(self):
+        if has_app_context():
+            return super().perform()
+        global worker_app
+        if worker_app is None:
+            from app import create_app
+
+            worker_app = create_app()
+        with worker_app.app_context():
+            return super().perform()
+
+
+def connection():
+    """The Redis connection of the app (fakeredis in embedded mode), created once per app."""
+    app = current_app._get_current_object()
+    conn = app.extensions.get("redis")
+    if conn is None:
+        if app.config["REDIS_URL"]:
+            from redis import Redis
+
+            conn = Redis.from_url(app.config["REDIS_URL"])
+        else:
+            from fakeredis import FakeStrictRedis
+
+            conn = FakeStrictRedis()
+        app.extensions["redis"] = conn
+    return conn
+
+
+def queue(name: str = "default") -> Queue:
+    if name not in QUEUES:
+        raise ValueError(f"unknown queue {name!r}")
+    embedded = not current_app.config["REDIS_URL"]
+    return Queue(name, connection=connection(), job_class=AppContextJob, is_async=not embedded)
