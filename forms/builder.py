@@ -107,19 +107,20 @@ def options_of(node: dict) -> list[tuple[Any, str]]:
 
 
 def build_tree(definition) -> list[FieldSpec]:
-    return _object_children(definition, definition.schema)
+    return _object_children(definition, definition.schema, None)
 
 
-def _resolve(definition, node: dict) -> dict:
+def _resolve(definition, node: dict, base: str | None) -> tuple[dict, str | None]:
+    """Follow ``$ref`` chains; annotations beside a ``$ref`` win over the target's."""
     while "$ref" in node:
-        target = definition.resolve(node["$ref"])
+        target, base = definition.resolve(node["$ref"], base)
         merged = {k: v for k, v in node.items() if k != "$ref"}
         node = {**target, **merged}
-    return node
+    return node, base
 
 
-def _object_children(definition, node: dict) -> list[FieldSpec]:
-    node = _resolve(definition, node)
+def _object_children(definition, node: dict, base: str | None) -> list[FieldSpec]:
+    node, base = _resolve(definition, node, base)
     properties = node.get("properties", {})
     required = set(node.get("required", []))
     conditional: dict[str, Condition] = {}
@@ -139,7 +140,7 @@ def _object_children(definition, node: dict) -> list[FieldSpec]:
     communes = {ville: postal for postal, ville in (node.get("x-communes") or {}).items()}
     specs = []
     for name, sub in properties.items():
-        spec = _spec(definition, name, sub, name in required)
+        spec = _spec(definition, name, sub, name in required, base)
         spec.condition = conditional.get(name)
         spec.required_when = required_when.get(name)
         if name in communes:
@@ -150,8 +151,8 @@ def _object_children(definition, node: dict) -> list[FieldSpec]:
     return specs
 
 
-def _spec(definition, name: str, raw: dict, required: bool) -> FieldSpec:
-    node = _resolve(definition, raw)
+def _spec(definition, name: str, raw: dict, required: bool, base: str | None) -> FieldSpec:
+    node, base = _resolve(definition, raw, base)
     kind_of_json = vocabulary.node_type(node)
     ui = node.get("x-ui") or {}
     spec = FieldSpec(
@@ -170,14 +171,14 @@ def _spec(definition, name: str, raw: dict, required: bool) -> FieldSpec:
     widget = ui.get("widget")
     if kind_of_json == "object":
         spec.kind = "section"
-        spec.children = _object_children(definition, node)
+        spec.children = _object_children(definition, node, base)
     elif kind_of_json == "array":
-        items = _resolve(definition, node["items"])
+        items, items_base = _resolve(definition, node["items"], base)
         spec.min_entries = node.get("minItems", 0)
         spec.max_entries = node.get("maxItems")
         if vocabulary.node_type(items) == "object":
             spec.kind = "repeat"
-            spec.children = _object_children(definition, items)
+            spec.children = _object_children(definition, items, items_base)
             spec.item_required = True
         else:
             spec.kind = "checkboxes"
@@ -281,12 +282,8 @@ def _field_for(spec: FieldSpec):
         return FormField(_class_for(spec.children, SchemaSubForm, spec.name), label=spec.label)
     if spec.kind == "repeat":
         entry = FormField(_class_for(spec.children, SchemaSubForm, spec.name))
-        return FieldList(
-            entry,
-            label=spec.label,
-            min_entries=max(spec.min_entries, 1),
-            max_entries=spec.max_entries,
-        )
+        # No max_entries: WTForms would silently drop extra posted entries; maxItems refuses them.
+        return FieldList(entry, label=spec.label, min_entries=max(spec.min_entries, 1))
     if spec.kind == "checkboxes":
         choices = [(_choice_value(v), lbl) for v, lbl in spec.choices]
         return MultiCheckboxField(choices=choices, validate_choice=False, default=default, **common)

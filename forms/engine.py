@@ -134,8 +134,9 @@ def _apply_action(form, action: str) -> bool:
         target = fields.get(name)
         if target is None or target.type != "FieldList":
             return False
-        if target.max_entries and len(target.entries) >= target.max_entries:
-            target.errors = [f"Vous ne pouvez pas ajouter plus de {target.max_entries} éléments."]
+        maximum = target.spec.max_entries
+        if maximum and len(target.entries) >= maximum:
+            target.errors = [f"Vous ne pouvez pas ajouter plus de {maximum} éléments."]
             return True
         target.append_entry()
         return True
@@ -147,6 +148,8 @@ def _apply_action(form, action: str) -> bool:
         entries = [entry for entry in target.entries if entry.name != name]
         if len(entries) == len(target.entries):
             return False
+        if len(target.entries) <= max(target.spec.min_entries, 1):
+            return True  # the page offers no remove button there: keep the entry
         target.entries = entries
         return True
     return False

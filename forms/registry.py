@@ -79,13 +79,19 @@ class FormDefinition:
         draft = DRAFTS[self.schema["$schema"]]
         return validation.extend(draft)(self.schema, registry=self.registry)
 
-    def resolve(self, ref: str) -> dict:
-        """The schema a ``$ref`` points at, from this definition or another registered one."""
+    def resolve(self, ref: str, base: str | None = None) -> tuple[dict, str]:
+        """The schema a ``$ref`` points at and the base URI to resolve *its* refs against.
+
+        ``base`` is the ``$id`` of the file the ``$ref`` was written in (this definition's by
+        default): ``#/$defs/x`` inside another file's schema means that file's ``$defs``.
+        """
+        base = base or self.schema["$id"]
         try:
-            resolved = self.registry.resolver(base_uri=self.schema["$id"]).lookup(ref)
+            resolved = self.registry.resolver(base_uri=base).lookup(ref)
         except Unresolvable as exc:
             raise LookupError(f"référence introuvable : {ref!r}") from exc
-        return resolved.contents
+        target_base = ref.split("#", 1)[0] if "://" in ref else base
+        return resolved.contents, target_base
 
     @cached_property
     def form_class(self):

@@ -127,7 +127,7 @@ class Checker:
 
     def __init__(self, schema: dict, resolve) -> None:
         self.schema = schema
-        self.resolve = resolve  # callable(ref: str) -> dict, raises LookupError
+        self.resolve = resolve  # callable(ref, base) -> (schema, base), raises LookupError
         self.problems: list[Problem] = []
 
     def problem(self, path: tuple, message: str) -> None:
@@ -158,7 +158,7 @@ class Checker:
         return self.problems
 
     # -- one schema node ------------------------------------------------------------------
-    def node(self, node: Any, path: tuple, *, root: bool, stack: tuple) -> None:
+    def node(self, node: Any, path: tuple, *, root: bool, stack: tuple, base: str | None = None) -> None:
         if len(path) > MAX_DEPTH * 2:
             self.problem(path, "définition trop profonde")
             return
@@ -174,7 +174,7 @@ class Checker:
                 self.problem((*path, "$ref"), f"référence circulaire {ref!r}")
                 return
             try:
-                target = self.resolve(ref)
+                target, target_base = self.resolve(ref, base)
             except LookupError as exc:
                 self.problem((*path, "$ref"), str(exc))
                 return
@@ -184,7 +184,7 @@ class Checker:
                     path,
                     f"mots-clés à côté de $ref non pris en charge : {', '.join(sorted(others))}",
                 )
-            self.node(target, path, root=False, stack=(*stack, ref))
+            self.node(target, path, root=False, stack=(*stack, ref), base=target_base)
             return
         kind = node_type(node)
         if kind is None:
@@ -210,9 +210,9 @@ class Checker:
         if kind == "string":
             self.string(node, path)
         elif kind == "object":
-            self.object(node, path, stack)
+            self.object(node, path, stack, base)
         elif kind == "array":
-            self.array(node, path, stack)
+            self.array(node, path, stack, base)
 
     def ui(self, node: dict, path: tuple, kind: str) -> None:
         ui = node.get("x-ui")
@@ -275,7 +275,7 @@ class Checker:
                     (*path, "x-file", "max-bytes"), "max-bytes doit être un entier positif"
                 )
 
-    def object(self, node: dict, path: tuple, stack: tuple) -> None:
+    def object(self, node: dict, path: tuple, stack: tuple, base: str | None = None) -> None:
         properties = node.get("properties", {})
         if not isinstance(properties, dict):
             self.problem((*path, "properties"), "properties doit être un objet")
@@ -291,7 +291,7 @@ class Checker:
                     (*path, "properties", name),
                     f"nom de propriété réservé par le moteur : {name!r}",
                 )
-            self.node(sub, (*path, "properties", name), root=False, stack=stack)
+            self.node(sub, (*path, "properties", name), root=False, stack=stack, base=base)
         additional = node.get("additionalProperties", False)
         if additional is not False:
             self.problem(
@@ -383,7 +383,7 @@ class Checker:
                         f"{name!r} doit être déclaré dans les propriétés de l'objet",
                     )
 
-    def array(self, node: dict, path: tuple, stack: tuple) -> None:
+    def array(self, node: dict, path: tuple, stack: tuple, base: str | None = None) -> None:
         items = node.get("items")
         if not isinstance(items, dict):
             self.problem((*path, "items"), "un tableau doit décrire ses éléments (items)")
@@ -391,16 +391,16 @@ class Checker:
         target = items
         if "$ref" in items:
             try:
-                target = self.resolve(items["$ref"])
+                target, _ = self.resolve(items["$ref"], base)
             except LookupError:
                 target = {}
         kind = node_type(target)
         if kind == "object":
-            self.node(items, (*path, "items"), root=False, stack=stack)
+            self.node(items, (*path, "items"), root=False, stack=stack, base=base)
         elif kind in {"string", "integer"} and has_options(target):
             if node.get("uniqueItems") is not True:
                 self.problem((*path, "uniqueItems"), "un choix multiple demande uniqueItems: true")
-            self.node(items, (*path, "items"), root=False, stack=stack)
+            self.node(items, (*path, "items"), root=False, stack=stack, base=base)
         else:
             self.problem(
                 (*path, "items"),
