@@ -23,6 +23,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms import formats, vocabulary
@@ -88,6 +89,11 @@ class FieldSpec:
             verb = "ne vaut pas" if condition.negate else "vaut"
             parts.append(f"« {label} » {verb} {shown}")
         return "À remplir si " + " et ".join(parts)
+
+
+def widget_choices(pairs) -> list[SelectChoice]:
+    """WTForms' own option objects for (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def _choice_value(value: Any) -> str:
@@ -240,18 +246,18 @@ class _SpecsMixin:
                 else ()
             )
             if not found:
-                bound.choices = [("", "Saisissez d'abord un code postal valide")]
+                bound.choices = widget_choices([("", "Saisissez d'abord un code postal valide")])
             else:
-                bound.choices = [("", "Sélectionnez la ville")] + [
-                    (c.nom, c.nom_usuel) for c in found
-                ]
+                bound.choices = widget_choices(
+                    [("", "Sélectionnez la ville")] + [(c.nom, c.nom_usuel) for c in found]
+                )
             if bound.data:
                 match = codes_postaux.commune_for(postal, bound.data) if found else None
                 if match is not None:
                     bound.data = match.nom
-                elif bound.data not in {value for value, _ in bound.choices}:
+                elif bound.data not in {choice.value for choice in bound.choices}:
                     # Keep what was typed or prefilled visible; validation says it does not fit.
-                    bound.choices.append((bound.data, bound.data))
+                    bound.choices.append(SelectChoice(bound.data, bound.data))
 
 
 class SchemaForm(_SpecsMixin, FlaskForm):
@@ -285,20 +291,19 @@ def _field_for(spec: FieldSpec):
         # No max_entries: WTForms would silently drop extra posted entries; maxItems refuses them.
         return FieldList(entry, label=spec.label, min_entries=max(spec.min_entries, 1))
     if spec.kind == "checkboxes":
-        choices = [(_choice_value(v), lbl) for v, lbl in spec.choices]
+        choices = widget_choices((_choice_value(v), lbl) for v, lbl in spec.choices)
         return MultiCheckboxField(choices=choices, validate_choice=False, default=default, **common)
     if spec.kind in {"select", "radios"}:
         choices = [(_choice_value(v), lbl) for v, lbl in spec.choices]
         if spec.kind == "select":
-            choices = [("", "Sélectionnez une option"), *choices]
             return SelectField(
-                choices=choices,
+                choices=widget_choices([("", "Sélectionnez une option"), *choices]),
                 validate_choice=False,
                 default=_choice_value(default) if default is not None else None,
                 **common,
             )
         return RadioField(
-            choices=choices,
+            choices=widget_choices(choices),
             validate_choice=False,
             default=_choice_value(default) if default is not None else None,
             **common,
@@ -309,7 +314,7 @@ def _field_for(spec: FieldSpec):
         return BooleanField(default=bool(default), false_values=("false", "", "0", "off"), **common)
     if spec.kind == "boolean-radios":
         return RadioField(
-            choices=list(BOOLEAN_CHOICES),
+            choices=widget_choices(BOOLEAN_CHOICES),
             validate_choice=False,
             default=_choice_value(default) if default is not None else None,
             **common,

@@ -158,7 +158,9 @@ class Checker:
         return self.problems
 
     # -- one schema node ------------------------------------------------------------------
-    def node(self, node: Any, path: tuple, *, root: bool, stack: tuple, base: str | None = None) -> None:
+    def node(
+        self, node: Any, path: tuple, *, root: bool, stack: tuple, base: str | None = None
+    ) -> None:
         if len(path) > MAX_DEPTH * 2:
             self.problem(path, "définition trop profonde")
             return
