@@ -79,9 +79,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("LOG_LEVEL", str, "INFO", "Python logging level of the application logger."),
     # Mail
-    Setting(
-        "MAIL_SERVER", str, "", "SMTP host. Empty: mails are written to files in instance/mails."
-    ),
+    Setting("MAIL_SERVER", str, "", "SMTP host of outgoing mail."),
     Setting("MAIL_PORT", int, 25, "SMTP port."),
     Setting("MAIL_USE_TLS", parse_bool, False, "STARTTLS on the SMTP connection."),
     Setting("MAIL_USE_SSL", parse_bool, False, "Implicit TLS on the SMTP connection."),

@@ -13,7 +13,7 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from forms import formats
+from forms import formats, validation
 from forms.builder import CONFIRM_SUFFIX, TOKEN_SUFFIX, FieldSpec, _choice_value
 
 NOT_ANSWERED = object()
@@ -70,6 +70,16 @@ def clean_text(value: Any) -> str:
     if value is None:
         return ""
     return unicodedata.normalize("NFC", str(value)).strip()
+
+
+def unstorable(text: str) -> bool:
+    """NUL and other control characters (tabs and line breaks aside) and lone surrogates:
+    never meant by a person typing, and refused by PostgreSQL or UTF-8 further down."""
+    return any(
+        (unicodedata.category(ch) == "Cc" and ch not in "\t\n\r")
+        or unicodedata.category(ch) == "Cs"
+        for ch in text
+    )
 
 
 class DocumentBuilder:
@@ -163,6 +173,9 @@ class DocumentBuilder:
             return self.number(bound, spec)
         text = clean_text(bound.data)
         if text == "":
+            return NOT_ANSWERED
+        if unstorable(text):
+            self.error(bound, validation.MESSAGES["control"])
             return NOT_ANSWERED
         if spec.format:
             text = formats.normalise(spec.format, text)

@@ -831,3 +831,44 @@ def test_entries_posted_beyond_max_items_are_refused_not_silently_dropped(
         assert len(stored(atelier_app)["salaries"]) == 4, "the fourth salarié was silently lost"
     else:
         assert response.status_code == 422
+
+
+# -- characters no database keeps ---------------------------------------------------------------
+
+
+def test_lone_surrogates_cannot_reach_the_database():
+    from forms.document import unstorable
+
+    assert unstorable("Bonjour \ud800 le support")
+    assert not unstorable("Première ligne\r\n\tdeuxième ligne é 😀")
+
+
+@pytest.mark.parametrize(
+    "text", ["Bonjour\x00 le support, voici ma demande", "Un\x1b[31m message assez long"]
+)
+def test_nul_escape_and_lone_surrogates_in_free_text_are_refused_next_to_the_field(client, text):
+    data = json.loads(
+        (ROOT / "forms" / "examples" / "demande-support.json").read_text(encoding="utf-8")
+    )
+    data.update({"courriel__confirmation": data["courriel"], "rappel": "true", "message": text})
+    response = client.post("/formulaires/demande-support", data=data)
+    assert response.status_code == 422
+    assert "caractères non autorisés" in response.get_data(as_text=True)
+
+
+def test_line_breaks_and_tabs_in_a_long_text_are_kept(client, app):
+    data = json.loads(
+        (ROOT / "forms" / "examples" / "demande-support.json").read_text(encoding="utf-8")
+    )
+    data.update(
+        {
+            "courriel__confirmation": data["courriel"],
+            "rappel": "false",
+            "message": "Première ligne\r\n\tdeuxième ligne",
+        }
+    )
+    data.pop("telephone")
+    assert client.post("/formulaires/demande-support", data=data).status_code == 303
+    with app.app_context():
+        stored = db.session.scalars(select(Submission)).one().data
+    assert stored["message"] == "Première ligne\r\n\tdeuxième ligne"
