@@ -23,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     import database
     import demo
     import forms
+    import mailer
     import public
     import referentiels
     import security
@@ -32,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "migrations"))
     csrf.init_app(app)
     mail.init_app(app)
+    mailer.init_app(app)
     babel.init_app(app, locale_selector=lambda: "fr", timezone_selector=lambda: "Europe/Paris")
     limiter.init_app(app)
     security.init_app(app)

@@ -30,18 +30,32 @@ class AppContextJob(Job):
 
             worker_app = create_app()
         with worker_app.app_context():
+            from extensions import db
+
+            # RQ forks a work horse per job: pooled connections must not cross the fork.
+            db.engine.dispose(close=False)
             return super().perform()
 
 
 def connection():
-    """The Redis connection of the app (fakeredis in embedded mode), created once per app."""
+    """The Redis connection of the app (fakeredis in embedded mode), created once per app.
+
+    Its socket timeouts are short: a request that queues a job must not hang on a dead Redis
+    (what it queued is in the database and the sweeper re-queues it).
+    """
     app = current_app._get_current_object()
     conn = app.extensions.get("redis")
     if conn is None:
         if app.config["REDIS_URL"]:
             from redis import Redis
 
-            conn = Redis.from_url(app.config["REDIS_URL"])
+            timeout = app.config["REDIS_TIMEOUT"]
+            conn = Redis.from_url(
+                app.config["REDIS_URL"],
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                retry=None,
+            )
         else:
             from fakeredis import FakeStrictRedis
 
@@ -50,8 +64,24 @@ def connection():
     return conn
 
 
-def queue(name: str = "default") -> Queue:
+def worker_connection():
+    """A connection for a worker: its blocking waits for jobs outlast any short timeout."""
+    from redis import Redis
+
+    return Redis.from_url(current_app.config["REDIS_URL"])
+
+
+def embedded() -> bool:
+    """True when no Redis is configured: jobs run in the calling process."""
+    return not current_app.config["REDIS_URL"]
+
+
+def queue(name: str = "default", connection_=None) -> Queue:
     if name not in QUEUES:
         raise ValueError(f"unknown queue {name!r}")
-    embedded = not current_app.config["REDIS_URL"]
-    return Queue(name, connection=connection(), job_class=AppContextJob, is_async=not embedded)
+    return Queue(
+        name,
+        connection=connection_ or connection(),
+        job_class=AppContextJob,
+        is_async=not embedded(),
+    )

@@ -97,6 +97,56 @@ SETTINGS: tuple[Setting, ...] = (
         "support@activite-partielle.localhost",
         "Address of the technical support, shown on public pages and in mails.",
     ),
+    Setting(
+        "MAIL_TIMEOUT",
+        float,
+        10.0,
+        "Seconds before an SMTP connection or command is abandoned (the mail is retried).",
+    ),
+    Setting(
+        "MAIL_FILE_DIR",
+        str,
+        "",
+        "With MAIL_SERVER empty, mails are written here as .eml files. Empty: instance/mails.",
+    ),
+    Setting(
+        "SITE_URL",
+        str,
+        "http://127.0.0.1:5000",
+        "Public base URL of the service, used for links in mails.",
+    ),
+    # Outbox
+    Setting(
+        "OUTBOX_SWEEP_SECONDS",
+        int,
+        60,
+        "Period of the sweeper that re-queues notifications still pending (Redis was down, a "
+        "worker died) or whose sending lease expired.",
+    ),
+    Setting(
+        "OUTBOX_LEASE_SECONDS",
+        int,
+        300,
+        "How long a worker owns a notification it claimed before another may take it over.",
+    ),
+    Setting(
+        "OUTBOX_RETRY_DELAYS",
+        parse_list,
+        ["30", "120", "600", "1800", "3600"],
+        "Seconds before each new attempt after a temporary failure (the last one repeats).",
+    ),
+    Setting(
+        "OUTBOX_MAX_ATTEMPTS",
+        int,
+        12,
+        "Attempts before a notification is marked failed for staff to resend.",
+    ),
+    Setting(
+        "REDIS_TIMEOUT",
+        float,
+        1.0,
+        "Seconds a request waits for Redis when queueing (the outbox row is safe anyway).",
+    ),
     # Public layout
     Setting(
         "DSFR_MARQUE_ETAT",
@@ -225,6 +275,7 @@ def configure(app, overrides: dict[str, Any] | None = None) -> None:
     root = Path(app.root_path)
     config["FORMS_SCHEMAS_DIR"] = config["FORMS_SCHEMAS_DIR"] or str(root / "forms" / "schemas")
     config["UPLOADS_DIR"] = config["UPLOADS_DIR"] or str(Path(app.instance_path) / "uploads")
+    config["MAIL_FILE_DIR"] = config["MAIL_FILE_DIR"] or str(Path(app.instance_path) / "mails")
     config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"] or "memory://")
     config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     config["SESSION_COOKIE_HTTPONLY"] = True

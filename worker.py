@@ -11,6 +11,7 @@ from rq import Worker
 
 import jobs
 from app import create_app
+from mailer import sweeper
 
 # smtplib opens connections without a timeout: a dead relay must not hang a job forever.
 SMTP_SOCKET_TIMEOUT = 30
@@ -28,9 +29,10 @@ def main() -> int:
     socket.setdefaulttimeout(SMTP_SOCKET_TIMEOUT)
     jobs.worker_app = app
     with app.app_context():
-        connection = jobs.connection()
-        queues = [jobs.queue(name) for name in jobs.QUEUES]
+        connection = jobs.worker_connection()
+        queues = [jobs.queue(name, connection) for name in jobs.QUEUES]
         worker = Worker(queues, connection=connection, job_class=jobs.AppContextJob)
+    sweeper.start(app, redis=connection)
     worker.work(with_scheduler=True)
     return 0
 

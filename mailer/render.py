@@ -1,0 +1,66 @@
+"""Render a notification: subject, plain text and HTML, from ``templates/mail/<name>.*``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from flask import current_app
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+PARIS = ZoneInfo("Europe/Paris")
+_environment: Environment | None = None
+
+
+def date_fr(value) -> str:
+    """'2026-03-16' → '16 mars 2026'."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return format_date(value, "d MMMM y", locale="fr_FR")
+
+
+def datetime_fr(value) -> str:
+    """An ISO datetime → '16 mars 2026 à 14h30' (Paris time)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is not None:
+        value = value.astimezone(PARIS)
+    return format_datetime(value, "d MMMM y 'à' HH'h'mm", locale="fr_FR")
+
+
+def environment() -> Environment:
+    global _environment
+    if _environment is None:
+        env = Environment(
+            loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
+            autoescape=select_autoescape(["html"]),
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+        )
+        env.filters["date_fr"] = date_fr
+        env.filters["datetime_fr"] = datetime_fr
+        _environment = env
+    return _environment
+
+
+def one_line(text: str) -> str:
+    """Subjects are single lines by construction: no header can be injected through them."""
+    return " ".join(text.split())
+
+
+def render(template: str, context: dict) -> tuple[str, str, str]:
+    """(subject, text, html) of ``template`` with ``context``."""
+    config = current_app.config
+    values = {
+        **context,
+        "site_name": config["SITE_NAME"],
+        "support_email": config["SUPPORT_EMAIL"],
+        "site_url": config["SITE_URL"].rstrip("/"),
+    }
+    env = environment()
+    subject = one_line(env.get_template(f"mail/{template}.subject.txt").render(values))
+    text = env.get_template(f"mail/{template}.txt").render(values)
+    html = env.get_template(f"mail/{template}.html").render(values)
+    return subject, text, html
