@@ -24,7 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     import demo
     import forms
     import mailer
-    import public
+    import portail
     import referentiels
     import security
     from extensions import babel, csrf, db, limiter, mail, migrate
@@ -39,7 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     referentiels.init_app(app)
     forms.init_app(app)
-    public.init_app(app)
+    portail.init_app(app)
     demo.init_app(app)
     settings_cli(app)
     return app

@@ -9,6 +9,10 @@ from extensions import db
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # WAL lets readers proceed while one writer commits; SQLite leaves foreign keys off
     # unless asked, per connection.
+    # The sqlite3 driver opens transactions itself, and only before INSERT/UPDATE/DELETE: a
+    # SAVEPOINT issued first would then commit on RELEASE, beyond the reach of a rollback.
+    # Hand transaction control to SQLAlchemy, which emits BEGIN (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -17,9 +21,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
 def init_app(app) -> None:
     db.init_app(app)
     with app.app_context():
         engine: Engine = db.engine
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)

@@ -125,6 +125,7 @@ def resend(notification_id: int) -> Notification:
     if notification is None:
         raise NotificationError(f"notification {notification_id} introuvable")
     notification.state = NotificationState.PENDING
+    notification.attempts = 0  # a new series: OUTBOX_MAX_ATTEMPTS applies afresh
     notification.next_attempt_at = None
     notification.lease_until = None
     db.session.info.setdefault(_PENDING_KEY, []).append(notification.id)

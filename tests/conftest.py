@@ -57,14 +57,13 @@ def _migrated_database():
 
 
 def _drop_everything() -> None:
-    inspector = sa.inspect(db.engine)
-    with db.engine.begin() as connection:
-        if db.engine.dialect.name == "postgresql":
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as connection:
             connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            return
-        connection.execute(sa.text("PRAGMA foreign_keys=OFF"))
-        for table in inspector.get_table_names():
-            connection.execute(sa.text(f'DROP TABLE IF EXISTS "{table}"'))
+        return
+    reflected = sa.MetaData()
+    reflected.reflect(db.engine)
+    reflected.drop_all(db.engine)  # in foreign-key order
 
 
 def _empty_tables() -> None:

@@ -5,7 +5,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from forms import uploads
-    from public import communes, errors, form_rendering, formulaires, pages
+    from portail import communes, errors, form_rendering, formulaires, pages
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(formulaires.bp)
