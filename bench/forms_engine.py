@@ -114,8 +114,12 @@ NAME_PATTERN = r"^[A-Za-zÀ-ÖØ-öø-ÿ' -]+$"
 
 def siret_check(form, field):
     value = "".join((field.data or "").split())
-    if not (len(value) == 14 and value.isdigit() and value[:9] != "000000000"
-            and stdnum_siret.is_valid(value)):
+    if not (
+        len(value) == 14
+        and value.isdigit()
+        and value[:9] != "000000000"
+        and stdnum_siret.is_valid(value)
+    ):
         raise ValidationError(formats.FORMATS["siret"].message)
 
 
@@ -134,56 +138,114 @@ class AdresseForm(FlaskForm):
 
     voie = StringField("Numéro et voie", validators=[InputRequired(), Length(3, 200)])
     complement = StringField("Complément d'adresse", validators=[Optional(), Length(max=200)])
-    code_postal = StringField("Code postal", validators=[InputRequired(), Regexp(r"^[0-9]{5}$")],
-                              render_kw={"inputmode": "numeric", "autocomplete": "postal-code",
-                                         "maxlength": "5"})
+    code_postal = StringField(
+        "Code postal",
+        validators=[InputRequired(), Regexp(r"^[0-9]{5}$")],
+        render_kw={"inputmode": "numeric", "autocomplete": "postal-code", "maxlength": "5"},
+    )
     ville = StringField("Ville", validators=[InputRequired(), Length(1, 100)])
 
 
 class HandWrittenForm(FlaskForm):
-    siret = StringField("N° de Siret de l'établissement", description="14 chiffres, sans espace.",
-                        validators=[InputRequired(), siret_check],
-                        render_kw={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"})
-    raison_sociale = StringField("Raison sociale", validators=[InputRequired(), Length(2, 120)],
-                                 render_kw={"maxlength": "120", "autocomplete": "organization"})
-    code_naf = StringField("Code NAF (APE)",
-                           validators=[InputRequired(), Length(6, 6), Regexp(r"^[0-9]{2}\.[0-9]{2}[A-Z]$")],
-                           render_kw={"maxlength": "6", "placeholder": "47.11F"})
-    forme_juridique = SelectField("Forme juridique", validators=[InputRequired()], choices=[
-        ("", "Sélectionnez une option"),
-        *[(v, v) for v in ("EI", "EURL", "SARL", "SAS", "SASU", "SA", "SNC", "SCOP", "Association", "Autre")],
-    ])
-    civilite = RadioField("Civilité du contact", validators=[InputRequired()],
-                          choices=[("mme", "Madame"), ("m", "Monsieur")])
-    nom_contact = StringField("Nom du contact", validators=[InputRequired(), Length(1, 80), Regexp(NAME_PATTERN)],
-                              render_kw={"maxlength": "80", "autocomplete": "family-name"})
-    prenom_contact = StringField("Prénom du contact",
-                                 validators=[InputRequired(), Length(1, 80), Regexp(NAME_PATTERN)],
-                                 render_kw={"maxlength": "80", "autocomplete": "given-name"})
-    courriel = StringField("Courriel du contact", validators=[InputRequired(), Length(max=254), Email()],
-                           render_kw={"type": "email", "autocomplete": "email", "maxlength": "254"})
-    telephone = StringField("Téléphone du contact", validators=[InputRequired(), telephone_check],
-                            render_kw={"type": "tel", "autocomplete": "tel"})
-    date_debut = DateField("Début de la période d'activité partielle", validators=[InputRequired()],
-                           render_kw={"type": "date"})
-    date_fin = DateField("Fin de la période (si connue)", validators=[Optional()], render_kw={"type": "date"})
-    motif = SelectField("Motif du recours", validators=[InputRequired()], choices=[
-        ("", "Sélectionnez une option"),
-        ("conjoncture", "Conjoncture économique"),
-        ("approvisionnement", "Difficultés d'approvisionnement"),
-        ("sinistre", "Sinistre ou intempéries"),
-        ("restructuration", "Transformation, restructuration ou modernisation"),
-        ("autre", "Autre circonstance exceptionnelle"),
-    ])
-    effectif = IntegerField("Effectif de l'établissement", validators=[InputRequired(), NumberRange(1, 100000)],
-                            render_kw={"inputmode": "numeric"})
-    salaries_concernes = IntegerField("Nombre de salariés concernés",
-                                      validators=[InputRequired(), NumberRange(1, 100000)],
-                                      render_kw={"inputmode": "numeric"})
-    heures_chomees = DecimalField("Heures chômées prévues par salarié",
-                                  description="Au plus 1 607 heures par salarié et par an.",
-                                  validators=[InputRequired(), NumberRange(0, 1607)],
-                                  render_kw={"inputmode": "decimal"})
+    siret = StringField(
+        "N° de Siret de l'établissement",
+        description="14 chiffres, sans espace.",
+        validators=[InputRequired(), siret_check],
+        render_kw={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"},
+    )
+    raison_sociale = StringField(
+        "Raison sociale",
+        validators=[InputRequired(), Length(2, 120)],
+        render_kw={"maxlength": "120", "autocomplete": "organization"},
+    )
+    code_naf = StringField(
+        "Code NAF (APE)",
+        validators=[InputRequired(), Length(6, 6), Regexp(r"^[0-9]{2}\.[0-9]{2}[A-Z]$")],
+        render_kw={"maxlength": "6", "placeholder": "47.11F"},
+    )
+    forme_juridique = SelectField(
+        "Forme juridique",
+        validators=[InputRequired()],
+        choices=[
+            ("", "Sélectionnez une option"),
+            *[
+                (v, v)
+                for v in (
+                    "EI",
+                    "EURL",
+                    "SARL",
+                    "SAS",
+                    "SASU",
+                    "SA",
+                    "SNC",
+                    "SCOP",
+                    "Association",
+                    "Autre",
+                )
+            ],
+        ],
+    )
+    civilite = RadioField(
+        "Civilité du contact",
+        validators=[InputRequired()],
+        choices=[("mme", "Madame"), ("m", "Monsieur")],
+    )
+    nom_contact = StringField(
+        "Nom du contact",
+        validators=[InputRequired(), Length(1, 80), Regexp(NAME_PATTERN)],
+        render_kw={"maxlength": "80", "autocomplete": "family-name"},
+    )
+    prenom_contact = StringField(
+        "Prénom du contact",
+        validators=[InputRequired(), Length(1, 80), Regexp(NAME_PATTERN)],
+        render_kw={"maxlength": "80", "autocomplete": "given-name"},
+    )
+    courriel = StringField(
+        "Courriel du contact",
+        validators=[InputRequired(), Length(max=254), Email()],
+        render_kw={"type": "email", "autocomplete": "email", "maxlength": "254"},
+    )
+    telephone = StringField(
+        "Téléphone du contact",
+        validators=[InputRequired(), telephone_check],
+        render_kw={"type": "tel", "autocomplete": "tel"},
+    )
+    date_debut = DateField(
+        "Début de la période d'activité partielle",
+        validators=[InputRequired()],
+        render_kw={"type": "date"},
+    )
+    date_fin = DateField(
+        "Fin de la période (si connue)", validators=[Optional()], render_kw={"type": "date"}
+    )
+    motif = SelectField(
+        "Motif du recours",
+        validators=[InputRequired()],
+        choices=[
+            ("", "Sélectionnez une option"),
+            ("conjoncture", "Conjoncture économique"),
+            ("approvisionnement", "Difficultés d'approvisionnement"),
+            ("sinistre", "Sinistre ou intempéries"),
+            ("restructuration", "Transformation, restructuration ou modernisation"),
+            ("autre", "Autre circonstance exceptionnelle"),
+        ],
+    )
+    effectif = IntegerField(
+        "Effectif de l'établissement",
+        validators=[InputRequired(), NumberRange(1, 100000)],
+        render_kw={"inputmode": "numeric"},
+    )
+    salaries_concernes = IntegerField(
+        "Nombre de salariés concernés",
+        validators=[InputRequired(), NumberRange(1, 100000)],
+        render_kw={"inputmode": "numeric"},
+    )
+    heures_chomees = DecimalField(
+        "Heures chômées prévues par salarié",
+        description="Au plus 1 607 heures par salarié et par an.",
+        validators=[InputRequired(), NumberRange(0, 1607)],
+        render_kw={"inputmode": "decimal"},
+    )
     accord_collectif = BooleanField("Un accord collectif d'activité partielle est en vigueur")
     adresse = FormField(AdresseForm, "Adresse de l'établissement")
 
@@ -306,21 +368,24 @@ def build_app(workdir: Path):
 
     from app import create_app
 
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "bench-only-secret-key",
-        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(workdir / "bench.sqlite3"),
-        "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_ENABLED": False,
-        "UPLOADS_DIR": str(workdir / "uploads"),
-        "MAIL_SUPPRESS_SEND": True,
-        "SERVER_NAME": None,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "bench-only-secret-key",
+            "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(workdir / "bench.sqlite3"),
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "UPLOADS_DIR": str(workdir / "uploads"),
+            "MAIL_SUPPRESS_SEND": True,
+            "SERVER_NAME": None,
+        }
+    )
     with app.app_context():
         upgrade()
     # The baseline's template, looked up before the application's own (bench only).
-    app.jinja_env.loader = ChoiceLoader([DictLoader({HAND_WRITTEN_NAME: HAND_WRITTEN_TEMPLATE}),
-                                         app.jinja_env.loader])
+    app.jinja_env.loader = ChoiceLoader(
+        [DictLoader({HAND_WRITTEN_NAME: HAND_WRITTEN_TEMPLATE}), app.jinja_env.loader]
+    )
     return app
 
 
@@ -410,17 +475,33 @@ def machine() -> dict:
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
-        "packages": {name: version(name) for name in (
-            "Flask", "Jinja2", "WTForms", "Flask-WTF", "jsonschema", "python-stdnum",
-            "phonenumbers", "email-validator")},
+        "packages": {
+            name: version(name)
+            for name in (
+                "Flask",
+                "Jinja2",
+                "WTForms",
+                "Flask-WTF",
+                "jsonschema",
+                "python-stdnum",
+                "phonenumbers",
+                "email-validator",
+            )
+        },
     }
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=25, help="timed rounds per operation (default 25)")
-    parser.add_argument("--round-ms", type=float, default=60.0, help="target length of a round (default 60 ms)")
-    parser.add_argument("--warmup-ms", type=float, default=300.0, help="warm-up per operation (default 300 ms)")
+    parser.add_argument(
+        "--rounds", type=int, default=25, help="timed rounds per operation (default 25)"
+    )
+    parser.add_argument(
+        "--round-ms", type=float, default=60.0, help="target length of a round (default 60 ms)"
+    )
+    parser.add_argument(
+        "--warmup-ms", type=float, default=300.0, help="warm-up per operation (default 300 ms)"
+    )
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results/*.json")
     args = parser.parse_args(argv)
 
@@ -437,12 +518,15 @@ def main(argv=None) -> int:
             }
             checks = check_documents(definition, documents)
             reused = jsonschema.Draft202012Validator(schema)
-            reused_formats = jsonschema.Draft202012Validator(schema, format_checker=formats.format_checker())
+            reused_formats = jsonschema.Draft202012Validator(
+                schema, format_checker=formats.format_checker()
+            )
             valid_post, invalid_post = post(VALID_POST), post(INVALID_POST)
 
             def engine_render():
-                return render_template("formulaires/show.html", definition=definition,
-                                       form=engine.new_form(definition))
+                return render_template(
+                    "formulaires/show.html", definition=definition, form=engine.new_form(definition)
+                )
 
             def one_shot(document):
                 def run():
@@ -450,46 +534,129 @@ def main(argv=None) -> int:
                         jsonschema.validate(document, schema)
                     except jsonschema.ValidationError:
                         pass
+
                 return run
 
             # (key, label, group, baseline key, callable)
             operations = [
-                ("hand_render", "hand-written: form + DSFR template (page)", "render", "hand_render",
-                 lambda: hand_written_render(definition.title)),
-                ("engine_render", "engine: new_form + formulaires/show.html (page)", "render", "hand_render",
-                 engine_render),
-                ("hand_form_only", "hand-written: form instance only", "render", "hand_render",
-                 lambda: HandWrittenForm(formdata=None)),
-                ("engine_form_only", "engine: new_form only", "render", "hand_render",
-                 lambda: engine.new_form(definition)),
-                ("hand_valid", "hand-written: bind + form.validate()", "valid", "hand_valid",
-                 lambda: hand_written_validate(valid_post)),
-                ("engine_valid", "engine: submit()", "valid", "hand_valid",
-                 lambda: engine.submit(definition, valid_post)),
-                ("engine_errors_valid", "engine: definition.errors(doc) (cached validator)", "valid", "hand_valid",
-                 lambda: definition.errors(documents["valid"])),
-                ("oneshot_valid", "jsonschema.validate(doc, schema) one-shot", "valid", "hand_valid",
-                 one_shot(documents["valid"])),
-                ("reused_valid", "Draft202012Validator reused: iter_errors", "valid", "hand_valid",
-                 lambda: list(reused.iter_errors(documents["valid"]))),
-                ("reused_formats_valid", "Draft202012Validator reused + format_checker", "valid", "hand_valid",
-                 lambda: list(reused_formats.iter_errors(documents["valid"]))),
-                ("hand_invalid", "hand-written: bind + form.validate()", "invalid", "hand_invalid",
-                 lambda: hand_written_validate(invalid_post)),
-                ("engine_invalid", "engine: submit()", "invalid", "hand_invalid",
-                 lambda: engine.submit(definition, invalid_post)),
-                ("engine_errors_invalid", "engine: definition.errors(doc) (cached validator)", "invalid", "hand_invalid",
-                 lambda: definition.errors(documents["invalid"])),
-                ("oneshot_invalid", "jsonschema.validate(doc, schema) one-shot", "invalid", "hand_invalid",
-                 one_shot(documents["invalid"])),
-                ("reused_invalid", "Draft202012Validator reused: iter_errors", "invalid", "hand_invalid",
-                 lambda: list(reused.iter_errors(documents["invalid"]))),
-                ("reused_formats_invalid", "Draft202012Validator reused + format_checker", "invalid", "hand_invalid",
-                 lambda: list(reused_formats.iter_errors(documents["invalid"]))),
+                (
+                    "hand_render",
+                    "hand-written: form + DSFR template (page)",
+                    "render",
+                    "hand_render",
+                    lambda: hand_written_render(definition.title),
+                ),
+                (
+                    "engine_render",
+                    "engine: new_form + formulaires/show.html (page)",
+                    "render",
+                    "hand_render",
+                    engine_render,
+                ),
+                (
+                    "hand_form_only",
+                    "hand-written: form instance only",
+                    "render",
+                    "hand_render",
+                    lambda: HandWrittenForm(formdata=None),
+                ),
+                (
+                    "engine_form_only",
+                    "engine: new_form only",
+                    "render",
+                    "hand_render",
+                    lambda: engine.new_form(definition),
+                ),
+                (
+                    "hand_valid",
+                    "hand-written: bind + form.validate()",
+                    "valid",
+                    "hand_valid",
+                    lambda: hand_written_validate(valid_post),
+                ),
+                (
+                    "engine_valid",
+                    "engine: submit()",
+                    "valid",
+                    "hand_valid",
+                    lambda: engine.submit(definition, valid_post),
+                ),
+                (
+                    "engine_errors_valid",
+                    "engine: definition.errors(doc) (cached validator)",
+                    "valid",
+                    "hand_valid",
+                    lambda: definition.errors(documents["valid"]),
+                ),
+                (
+                    "oneshot_valid",
+                    "jsonschema.validate(doc, schema) one-shot",
+                    "valid",
+                    "hand_valid",
+                    one_shot(documents["valid"]),
+                ),
+                (
+                    "reused_valid",
+                    "Draft202012Validator reused: iter_errors",
+                    "valid",
+                    "hand_valid",
+                    lambda: list(reused.iter_errors(documents["valid"])),
+                ),
+                (
+                    "reused_formats_valid",
+                    "Draft202012Validator reused + format_checker",
+                    "valid",
+                    "hand_valid",
+                    lambda: list(reused_formats.iter_errors(documents["valid"])),
+                ),
+                (
+                    "hand_invalid",
+                    "hand-written: bind + form.validate()",
+                    "invalid",
+                    "hand_invalid",
+                    lambda: hand_written_validate(invalid_post),
+                ),
+                (
+                    "engine_invalid",
+                    "engine: submit()",
+                    "invalid",
+                    "hand_invalid",
+                    lambda: engine.submit(definition, invalid_post),
+                ),
+                (
+                    "engine_errors_invalid",
+                    "engine: definition.errors(doc) (cached validator)",
+                    "invalid",
+                    "hand_invalid",
+                    lambda: definition.errors(documents["invalid"]),
+                ),
+                (
+                    "oneshot_invalid",
+                    "jsonschema.validate(doc, schema) one-shot",
+                    "invalid",
+                    "hand_invalid",
+                    one_shot(documents["invalid"]),
+                ),
+                (
+                    "reused_invalid",
+                    "Draft202012Validator reused: iter_errors",
+                    "invalid",
+                    "hand_invalid",
+                    lambda: list(reused.iter_errors(documents["invalid"])),
+                ),
+                (
+                    "reused_formats_invalid",
+                    "Draft202012Validator reused + format_checker",
+                    "invalid",
+                    "hand_invalid",
+                    lambda: list(reused_formats.iter_errors(documents["invalid"])),
+                ),
             ]
             results = {}
             for key, label, group, baseline, fn in operations:
-                stats = measure(fn, rounds=args.rounds, round_ms=args.round_ms, warmup_ms=args.warmup_ms)
+                stats = measure(
+                    fn, rounds=args.rounds, round_ms=args.round_ms, warmup_ms=args.warmup_ms
+                )
                 results[key] = {"label": label, "document": group, "baseline": baseline, **stats}
                 print(f"  measured {key:<24} {stats['median_ns'] / 1000:>9.1f} µs", file=sys.stderr)
     finally:
@@ -506,34 +673,52 @@ def main(argv=None) -> int:
 
     info = machine()
     print()
-    print(f"Forms engine benchmark - {FORM_ID} (20 fields) - Python {info['python']}, "
-          f"{info['nproc']} CPU ({info['cpu']})")
-    print(f"{args.rounds} rounds of ~{args.round_ms:.0f} ms per operation; median (min) per call; "
-          f"ratio = median / hand-written form's median, r(min) = min / its min; same document")
+    print(
+        f"Forms engine benchmark - {FORM_ID} (20 fields) - Python {info['python']}, "
+        f"{info['nproc']} CPU ({info['cpu']})"
+    )
+    print(
+        f"{args.rounds} rounds of ~{args.round_ms:.0f} ms per operation; median (min) per call; "
+        f"ratio = median / hand-written form's median, r(min) = min / its min; same document"
+    )
     header = f"{'document':<8} {'operation':<52} {'µs/call':>9} {'(min)':>9} {'ops/s':>9} {'ratio':>7} {'r(min)':>7}"
     print(header)
     print("-" * len(header))
     for entry in results.values():
-        print(f"{entry['document']:<8} {entry['label']:<52} {entry['median_us']:>9.1f} "
-              f"{entry['min_us']:>9.1f} {entry['ops_per_s']:>9.0f} {entry['ratio_median']:>6.2f}x {entry['ratio_min']:>6.2f}x")
+        print(
+            f"{entry['document']:<8} {entry['label']:<52} {entry['median_us']:>9.1f} "
+            f"{entry['min_us']:>9.1f} {entry['ops_per_s']:>9.0f} {entry['ratio_median']:>6.2f}x {entry['ratio_min']:>6.2f}x"
+        )
     print(f"\ntotal {elapsed:.1f} s")
 
     if not args.no_write:
         RESULTS_DIR.mkdir(exist_ok=True)
         stamp = datetime.datetime.now().strftime("%Y-%m-%dT%H%M%S")
         out = RESULTS_DIR / f"forms_engine-{stamp}.json"
-        out.write_text(json.dumps({
-            "benchmark": "forms_engine",
-            "definition": f"bench/schemas/{FORM_ID}.json",
-            "date": datetime.datetime.now().isoformat(timespec="seconds"),
-            "machine": info,
-            "settings": vars(args),
-            "elapsed_s": round(elapsed, 1),
-            "checks": checks,
-            "documents": {"valid_post": VALID_POST, "invalid_post": INVALID_POST,
-                          "valid": documents["valid"], "invalid": documents["invalid"]},
-            "results": results,
-        }, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        out.write_text(
+            json.dumps(
+                {
+                    "benchmark": "forms_engine",
+                    "definition": f"bench/schemas/{FORM_ID}.json",
+                    "date": datetime.datetime.now().isoformat(timespec="seconds"),
+                    "machine": info,
+                    "settings": vars(args),
+                    "elapsed_s": round(elapsed, 1),
+                    "checks": checks,
+                    "documents": {
+                        "valid_post": VALID_POST,
+                        "invalid_post": INVALID_POST,
+                        "valid": documents["valid"],
+                        "invalid": documents["invalid"],
+                    },
+                    "results": results,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         print(f"written {out.relative_to(ROOT)}")
     return 0
 

@@ -38,8 +38,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
-_STALE_KEYS = ("rq:queue:notifications", "rq:*:notifications", "rq:job:notif-*",
-               "rq:results:notif-*", "rq:executions:notif-*", "outbox:sweeper")
+_STALE_KEYS = (
+    "rq:queue:notifications",
+    "rq:*:notifications",
+    "rq:job:notif-*",
+    "rq:results:notif-*",
+    "rq:executions:notif-*",
+    "outbox:sweeper",
+)
 
 
 # -- a counting SMTP server ------------------------------------------------------------------
@@ -62,8 +68,14 @@ class CountingHandler:
     async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content or envelope.content
         header = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-        message_id = next((line.split(b":", 1)[1].strip().decode() for line in header.splitlines()
-                           if line.lower().startswith(b"message-id:")), "")
+        message_id = next(
+            (
+                line.split(b":", 1)[1].strip().decode()
+                for line in header.splitlines()
+                if line.lower().startswith(b"message-id:")
+            ),
+            "",
+        )
         with self.lock:
             self.message_ids.append(message_id)
             self.last_at = time.perf_counter()
@@ -93,15 +105,17 @@ def build_app(database_url: str, redis_url: str, smtp_port: int):
     import settings
     from app import create_app
 
-    app = create_app({
-        "SECRET_KEY": "bench-only-secret-key",
-        "SQLALCHEMY_DATABASE_URI": settings.database_uri(database_url, ""),
-        "REDIS_URL": redis_url,
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": smtp_port,
-        "RATELIMIT_ENABLED": False,
-        "WTF_CSRF_ENABLED": False,
-    })
+    app = create_app(
+        {
+            "SECRET_KEY": "bench-only-secret-key",
+            "SQLALCHEMY_DATABASE_URI": settings.database_uri(database_url, ""),
+            "REDIS_URL": redis_url,
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": smtp_port,
+            "RATELIMIT_ENABLED": False,
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
     with app.app_context():
         upgrade()
     return app
@@ -115,13 +129,24 @@ def clean_redis(connection) -> None:
 
 
 def start_worker(database_url: str, redis_url: str, smtp_port: int, log_path: Path):
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-           "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port),
-           "SECRET_KEY": "bench-only-secret-key", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_port),
+        "SECRET_KEY": "bench-only-secret-key",
+        "LOG_LEVEL": "WARNING",
+    }
     with open(log_path, "ab") as log:
-        return subprocess.Popen([str(PYTHON if PYTHON.exists() else sys.executable), "worker.py"],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(
+            [str(PYTHON if PYTHON.exists() else sys.executable), "worker.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def stop_workers(processes) -> None:
@@ -156,17 +181,24 @@ def throughput(app, handler, worker_count: int, n: int, args, created: list[int]
     from mailer import outbox
 
     connection = Redis.from_url(args.redis_url)
-    processes = [start_worker(args.database_url, args.redis_url, args.smtp_port,
-                              args.workdir / f"worker-{worker_count}-{i}.log")
-                 for i in range(worker_count)]
+    processes = [
+        start_worker(
+            args.database_url,
+            args.redis_url,
+            args.smtp_port,
+            args.workdir / f"worker-{worker_count}-{i}.log",
+        )
+        for i in range(worker_count)
+    ]
     try:
         baseline = len(__import__("rq").Worker.all(connection=connection))
         wait_for_workers(connection, baseline + worker_count if baseline == 0 else worker_count)
         time.sleep(1.0)  # let the workers reach their blocking dequeue
         handler.reset(n)
         with app.app_context():
-            notifications = [outbox.notifier(f"destinataire{i}@exemple.fr", "test")
-                             for i in range(n)]
+            notifications = [
+                outbox.notifier(f"destinataire{i}@exemple.fr", "test") for i in range(n)
+            ]
             db.session.flush()
             created.extend(notification.id for notification in notifications)
             started = time.perf_counter()
@@ -179,8 +211,14 @@ def throughput(app, handler, worker_count: int, n: int, args, created: list[int]
     finally:
         stop_workers(processes)
         connection.close()
-    return {"workers": worker_count, "n": n, "seconds": elapsed, "per_second": n / elapsed,
-            "enqueue_ms": (enqueued - started) * 1000, "duplicates": duplicates}
+    return {
+        "workers": worker_count,
+        "n": n,
+        "seconds": elapsed,
+        "per_second": n / elapsed,
+        "enqueue_ms": (enqueued - started) * 1000,
+        "duplicates": duplicates,
+    }
 
 
 def request_cost(app, rounds: int, warmup: int, created: list[int], submissions: list[int]):
@@ -205,8 +243,9 @@ def request_cost(app, rounds: int, warmup: int, created: list[int], submissions:
     timings = {insert_only: [], insert_and_notify: []}
     with app.app_context():
         for index in range(warmup + rounds):
-            for operation in ((insert_only, insert_and_notify) if index % 2
-                              else (insert_and_notify, insert_only)):
+            for operation in (
+                (insert_only, insert_and_notify) if index % 2 else (insert_and_notify, insert_only)
+            ):
                 started = time.perf_counter_ns()
                 operation()
                 elapsed = time.perf_counter_ns() - started
@@ -215,13 +254,19 @@ def request_cost(app, rounds: int, warmup: int, created: list[int], submissions:
 
     def summary(values):
         values = sorted(values)
-        return {"median": statistics.median(values), "min": values[0],
-                "p90": values[int(len(values) * 0.9) - 1]}
+        return {
+            "median": statistics.median(values),
+            "min": values[0],
+            "p90": values[int(len(values) * 0.9) - 1],
+        }
 
     alone, notified = summary(timings[insert_only]), summary(timings[insert_and_notify])
-    return {"alone": alone, "with_outbox": notified,
-            "ratio": notified["median"] / alone["median"],
-            "ratio_min": notified["min"] / alone["min"]}
+    return {
+        "alone": alone,
+        "with_outbox": notified,
+        "ratio": notified["median"] / alone["median"],
+        "ratio_min": notified["min"] / alone["min"],
+    }
 
 
 def cleanup_rows(app, created: list[int], submissions: list[int]) -> None:
@@ -233,25 +278,32 @@ def cleanup_rows(app, created: list[int], submissions: list[int]) -> None:
 
     with app.app_context():
         for start in range(0, len(created), 500):
-            db.session.execute(delete(Notification).where(
-                Notification.id.in_(created[start:start + 500])))
+            db.session.execute(
+                delete(Notification).where(Notification.id.in_(created[start : start + 500]))
+            )
         for start in range(0, len(submissions), 500):
-            db.session.execute(delete(Submission).where(
-                Submission.id.in_(submissions[start:start + 500])))
+            db.session.execute(
+                delete(Submission).where(Submission.id.in_(submissions[start : start + 500]))
+            )
         db.session.commit()
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=200, help="notifications per throughput run")
-    parser.add_argument("--rounds", type=int, default=300,
-                        help="timed transactions per variant for the request cost")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=300,
+        help="timed transactions per variant for the request cost",
+    )
     parser.add_argument("--warmup", type=int, default=30)
     args = parser.parse_args(argv)
     args.redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     args.workdir = Path(tempfile.mkdtemp(prefix="bench-mail-"))
     args.database_url = os.environ.get("DATABASE_URL") or (
-        "sqlite:///" + str(args.workdir / "bench.sqlite3"))
+        "sqlite:///" + str(args.workdir / "bench.sqlite3")
+    )
     args.smtp_port = free_port()
 
     from redis import Redis
@@ -279,22 +331,30 @@ def main(argv=None) -> int:
             cleanup_rows(app, created, submissions)
         shutil.rmtree(args.workdir, ignore_errors=True)
 
-    print(f"mail_throughput: {backend}, Redis {args.redis_url}, CPython "
-          f"{platform.python_version()}, {os.cpu_count()} CPU")
+    print(
+        f"mail_throughput: {backend}, Redis {args.redis_url}, CPython "
+        f"{platform.python_version()}, {os.cpu_count()} CPU"
+    )
     print("| workers | mails | seconds | mails/s | enqueue of the N jobs (ms) | duplicates |")
     print("|---:|---:|---:|---:|---:|---:|")
     for run in runs:
-        print(f"| {run['workers']} | {run['n']} | {run['seconds']:.2f} | {run['per_second']:.0f} "
-              f"| {run['enqueue_ms']:.0f} | {run['duplicates']} |")
+        print(
+            f"| {run['workers']} | {run['n']} | {run['seconds']:.2f} | {run['per_second']:.0f} "
+            f"| {run['enqueue_ms']:.0f} | {run['duplicates']} |"
+        )
     print()
     print("| transaction | median µs | min µs | p90 µs |")
     print("|---|---:|---:|---:|")
-    for label, key in (("insert a Submission + commit", "alone"),
-                       ("… + outbox.notifier + outbox.commit (enqueue to Redis)", "with_outbox")):
+    for label, key in (
+        ("insert a Submission + commit", "alone"),
+        ("… + outbox.notifier + outbox.commit (enqueue to Redis)", "with_outbox"),
+    ):
         values = cost[key]
         print(f"| {label} | {values['median']:.0f} | {values['min']:.0f} | {values['p90']:.0f} |")
-    print(f"\nratio with outbox / alone: median {cost['ratio']:.2f}×, min "
-          f"{cost['ratio_min']:.2f}× ({args.rounds} rounds per variant)")
+    print(
+        f"\nratio with outbox / alone: median {cost['ratio']:.2f}×, min "
+        f"{cost['ratio_min']:.2f}× ({args.rounds} rounds per variant)"
+    )
     return 0
 
 

@@ -34,9 +34,15 @@ pytestmark = pytest.mark.skipif(
 WAIT_SECONDS = 60
 PYTHON = ROOT / ".venv" / "bin" / "python"
 # Keys of the notifications queue, its registries and jobs, and the locks of dead schedulers.
-_STALE_KEYS = ("rq:queue:notifications", "rq:*:notifications", "rq:job:notif-*",
-               "rq:results:notif-*", "rq:executions:notif-*", "rq:scheduler-lock:*",
-               "outbox:sweeper")
+_STALE_KEYS = (
+    "rq:queue:notifications",
+    "rq:*:notifications",
+    "rq:job:notif-*",
+    "rq:results:notif-*",
+    "rq:executions:notif-*",
+    "rq:scheduler-lock:*",
+    "outbox:sweeper",
+)
 
 
 def wait_until(predicate, what: str, timeout: float = WAIT_SECONDS, interval: float = 0.1):
@@ -76,8 +82,11 @@ def row(notification_id: int) -> Notification:
 
 def count_sent() -> int:
     db.session.rollback()
-    return db.session.scalar(select(func.count()).select_from(Notification)
-                             .where(Notification.state == NotificationState.SENT))
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.state == NotificationState.SENT)
+    )
 
 
 @pytest.fixture
@@ -130,7 +139,10 @@ def workers(make_app, clean_redis, tmp_path):
             with open(log_path, "wb") as log:
                 process = subprocess.Popen(
                     [str(PYTHON if PYTHON.exists() else sys.executable), "worker.py"],
-                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
             self.processes.append(process)
@@ -149,8 +161,11 @@ def workers(make_app, clean_redis, tmp_path):
             process.wait(timeout=10)
 
         def logs(self) -> str:
-            return "\n".join(f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}"
-                             for path in self.log_paths if path.exists())
+            return "\n".join(
+                f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}"
+                for path in self.log_paths
+                if path.exists()
+            )
 
     started = Workers()
     try:
@@ -171,8 +186,7 @@ def redis_app(make_app):
 
 
 def messages_with_id(server, notification_id: int) -> int:
-    return Counter(server.message_ids())[
-        f"<notif-{notification_id}@activite-partielle.localhost>"]
+    return Counter(server.message_ids())[f"<notif-{notification_id}@activite-partielle.localhost>"]
 
 
 def test_a_request_made_while_redis_is_down_commits_at_once_and_its_mail_leaves_later(
@@ -189,8 +203,10 @@ def test_a_request_made_while_redis_is_down_commits_at_once_and_its_mail_leaves_
 
         server = smtp_server()
         workers.start(server.port)  # on the real Redis: its sweeper finds the pending row
-        wait_until(lambda: row(notification_id).state == NotificationState.SENT,
-                   f"notification sent\n{workers.logs()}")
+        wait_until(
+            lambda: row(notification_id).state == NotificationState.SENT,
+            f"notification sent\n{workers.logs()}",
+        )
     assert messages_with_id(server, notification_id) == 1
 
 
@@ -204,15 +220,16 @@ def test_a_mail_queued_while_smtp_is_down_is_retried_then_delivered_exactly_once
         notification = outbox.notifier("anne.lefevre@exemple.fr", "test")
         outbox.commit()
         notification_id = notification.id
-        wait_until(lambda: row(notification_id).attempts >= 3,
-                   f"three attempts\n{workers.logs()}")
+        wait_until(lambda: row(notification_id).attempts >= 3, f"three attempts\n{workers.logs()}")
         failing = row(notification_id)
         assert failing.state in (NotificationState.PENDING, NotificationState.SENDING)
         assert "Connection refused" in failing.last_error
 
         server.start()
-        wait_until(lambda: row(notification_id).state == NotificationState.SENT,
-                   f"notification sent\n{workers.logs()}")
+        wait_until(
+            lambda: row(notification_id).state == NotificationState.SENT,
+            f"notification sent\n{workers.logs()}",
+        )
         time.sleep(2.5)  # retries already scheduled come due: none may send it again
         assert row(notification_id).state == NotificationState.SENT
     assert messages_with_id(server, notification_id) == 1
@@ -235,8 +252,10 @@ def test_a_worker_killed_mid_send_is_taken_over_with_at_most_one_duplicate(
         workers.kill(first)
         server.release()
         workers.start(server.port)  # its sweeper takes over once the 3 s lease has expired
-        wait_until(lambda: row(notification_id).state == NotificationState.SENT,
-                   f"notification sent after the takeover\n{workers.logs()}")
+        wait_until(
+            lambda: row(notification_id).state == NotificationState.SENT,
+            f"notification sent after the takeover\n{workers.logs()}",
+        )
 
         taken_over = row(notification_id)
         assert taken_over.attempts >= 2
@@ -256,10 +275,13 @@ def test_the_same_notification_queued_three_times_is_mailed_once(
         notification_id = notification.id
 
         workers.start(server.port)
-        wait_until(lambda: row(notification_id).state == NotificationState.SENT,
-                   f"notification sent\n{workers.logs()}")
-        wait_until(lambda: clean_redis.llen("rq:queue:notifications") == 0,
-                   "every queued job taken")
+        wait_until(
+            lambda: row(notification_id).state == NotificationState.SENT,
+            f"notification sent\n{workers.logs()}",
+        )
+        wait_until(
+            lambda: clean_redis.llen("rq:queue:notifications") == 0, "every queued job taken"
+        )
         time.sleep(1.5)  # the last duplicate job finishes
         assert row(notification_id).attempts == 1
     assert messages_with_id(server, notification_id) == 1
@@ -273,8 +295,7 @@ def test_a_hundred_notifications_with_two_workers_give_a_hundred_distinct_mails(
     workers.start(server.port)
     app = redis_app()
     with app.app_context():
-        notifications = [outbox.notifier(f"destinataire{n}@exemple.fr", "test")
-                         for n in range(100)]
+        notifications = [outbox.notifier(f"destinataire{n}@exemple.fr", "test") for n in range(100)]
         outbox.commit()
         expected = {f"<notif-{n.id}@activite-partielle.localhost>" for n in notifications}
         wait_until(lambda: count_sent() == 100, f"100 notifications sent\n{workers.logs()}")

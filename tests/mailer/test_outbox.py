@@ -29,8 +29,11 @@ MESSAGE_ID = re.compile(r"^<notif-(\d+)@activite-partielle\.localhost>$")
 
 def make_due(notification_id: int) -> None:
     """Move a retry's due time to the past, as if its delay had elapsed."""
-    db.session.execute(update(Notification).where(Notification.id == notification_id)
-                       .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id)
+        .values(next_attempt_at=utcnow() - timedelta(seconds=1))
+    )
     db.session.commit()
 
 
@@ -41,7 +44,9 @@ def test_a_committed_notification_becomes_one_eml_file_with_its_recipient_id_sub
     outbox_app, mail_dir
 ):
     with outbox_app.app_context():
-        notification = outbox.notifier("anne.lefevre@exemple.fr", "identifiant", IDENTIFIANT_CONTEXT)
+        notification = outbox.notifier(
+            "anne.lefevre@exemple.fr", "identifiant", IDENTIFIANT_CONTEXT
+        )
         assert eml_files(mail_dir) == []  # nothing leaves before the commit
         outbox.commit()
         notification_id = notification.id
@@ -86,9 +91,7 @@ def test_flask_mailer_send_test_queues_and_sends_one_test_mail(outbox_app, mail_
         assert (row.template, row.state) == ("test", NotificationState.SENT)
 
 
-def test_flask_mailer_send_test_refuses_an_invalid_address_and_writes_nothing(
-    outbox_app, mail_dir
-):
+def test_flask_mailer_send_test_refuses_an_invalid_address_and_writes_nothing(outbox_app, mail_dir):
     result = outbox_app.test_cli_runner().invoke(args=["mailer", "send-test", "pas-une-adresse"])
 
     assert result.exit_code != 0
@@ -153,9 +156,7 @@ def test_the_same_idempotency_key_twice_in_one_transaction_gives_one_row_and_one
     assert len(eml_files(mail_dir)) == 1
 
 
-def test_running_the_send_job_twice_on_the_same_notification_sends_it_once(
-    outbox_app, mail_dir
-):
+def test_running_the_send_job_twice_on_the_same_notification_sends_it_once(outbox_app, mail_dir):
     with outbox_app.app_context():
         notification = outbox.notifier("anne.lefevre@exemple.fr", "test")
         outbox.commit()
@@ -166,9 +167,14 @@ def test_running_the_send_job_twice_on_the_same_notification_sends_it_once(
 
 def test_a_notification_claimed_by_another_worker_is_not_sent_again(outbox_app, mail_dir):
     with outbox_app.app_context():
-        notification = Notification(recipient="anne.lefevre@exemple.fr", template="test",
-                                    context={}, state=NotificationState.SENDING, attempts=1,
-                                    lease_until=utcnow() + timedelta(minutes=5))
+        notification = Notification(
+            recipient="anne.lefevre@exemple.fr",
+            template="test",
+            context={},
+            state=NotificationState.SENDING,
+            attempts=1,
+            lease_until=utcnow() + timedelta(minutes=5),
+        )
         db.session.add(notification)
         db.session.commit()
 
@@ -219,10 +225,18 @@ def test_a_missing_context_key_is_refused_before_anything_is_written(outbox_app,
 
 
 def test_a_subject_never_carries_a_newline_even_when_its_data_does(make_app, mail_dir):
-    app = make_app(REDIS_URL="", MAIL_SERVER="", MAIL_FILE_DIR=str(mail_dir),
-                   SITE_NAME="Activité\r\npartielle\nBcc: pirate@exemple.fr")
-    context = {"siret": "73282932000074", "denomination": "Boulangerie du Canal",
-               "numero_dap": "DAP-1\r\nBcc: pirate@exemple.fr", "motif": "Dossier incomplet"}
+    app = make_app(
+        REDIS_URL="",
+        MAIL_SERVER="",
+        MAIL_FILE_DIR=str(mail_dir),
+        SITE_NAME="Activité\r\npartielle\nBcc: pirate@exemple.fr",
+    )
+    context = {
+        "siret": "73282932000074",
+        "denomination": "Boulangerie du Canal",
+        "numero_dap": "DAP-1\r\nBcc: pirate@exemple.fr",
+        "motif": "Dossier incomplet",
+    }
     with app.app_context():
         notification = outbox.notifier("anne.lefevre@exemple.fr", "dap_refusee", context)
         outbox.commit()
@@ -233,8 +247,10 @@ def test_a_subject_never_carries_a_newline_even_when_its_data_does(make_app, mai
     assert not re.search(rb"^bcc:", headers, re.IGNORECASE | re.MULTILINE)
     subject = read_eml(path)["Subject"]
     assert "\r" not in subject and "\n" not in subject
-    assert subject == ("Activité partielle Bcc: pirate@exemple.fr : décision de refus de votre "
-                       "demande n° DAP-1 Bcc: pirate@exemple.fr")
+    assert subject == (
+        "Activité partielle Bcc: pirate@exemple.fr : décision de refus de votre "
+        "demande n° DAP-1 Bcc: pirate@exemple.fr"
+    )
 
 
 # -- failures, retries, resend ------------------------------------------------------------------
@@ -301,8 +317,9 @@ def test_a_mail_accepted_over_smtp_carries_the_notification_message_id(smtp_app,
     server = smtp_server()
     app = smtp_app(server.port)
     with app.app_context():
-        notification = outbox.notifier("anne.lefevre@exemple.fr", "identifiant",
-                                       IDENTIFIANT_CONTEXT)
+        notification = outbox.notifier(
+            "anne.lefevre@exemple.fr", "identifiant", IDENTIFIANT_CONTEXT
+        )
         outbox.commit()
         assert fresh(notification.id).state == NotificationState.SENT
 
