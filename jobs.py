@@ -7,11 +7,14 @@ produced them, on an in-memory fakeredis queue.
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app, has_app_context
 from rq import Queue
 from rq.job import Job
 
 QUEUES = ("notifications", "default")
+log = logging.getLogger(__name__)
 
 # Set by worker.py: the one app whose context each job gets (building an app per job is slow).
 worker_app = None
@@ -85,3 +88,16 @@ def queue(name: str = "default", connection_=None) -> Queue:
         job_class=AppContextJob,
         is_async=not embedded(),
     )
+
+
+def enqueue_safely(name: str, func, *args, **kwargs) -> bool:
+    """Queue a job whose loss is acceptable (its work can be done by hand); never raise for
+    Redis. Work that must not be lost goes through a database row and a sweeper instead."""
+    from redis.exceptions import RedisError
+
+    try:
+        queue(name).enqueue(func, *args, **kwargs)
+    except RedisError as exc:
+        log.warning("job %s not queued: %s", getattr(func, "__name__", func), exc)
+        return False
+    return True

@@ -147,6 +147,14 @@ SETTINGS: tuple[Setting, ...] = (
         1.0,
         "Seconds a request waits for Redis when queueing (the outbox row is safe anyway).",
     ),
+    # Accounts
+    Setting(
+        "COMPTES_VALIDATION_AUTO",
+        parse_bool,
+        False,
+        "Surge mode (April 2020): validate at once, in the worker, every account request whose "
+        "SIRET is active in the directory and has no account nor conflicting request.",
+    ),
     # Public layout
     Setting(
         "DSFR_MARQUE_ETAT",

@@ -1,6 +1,16 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all
 (Alembic's autogenerate and ``db.create_all`` rely on it)."""
 
+from models.audit import AuditEvent  # noqa: F401
+from models.comptes import (  # noqa: F401
+    DemandeCompte,
+    DemandeState,
+    Etablissement,
+    Habilitation,
+    JetonMotDePasse,
+    Role,
+    Utilisateur,
+)
 from models.notification import Notification, NotificationState  # noqa: F401
 from models.sirene import SireneEtablissement, SireneImport  # noqa: F401
 from models.submission import Submission  # noqa: F401

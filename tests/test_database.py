@@ -43,3 +43,22 @@ def test_timestamps_come_back_as_aware_utc_datetimes(app_context):
     assert stored.created_at.utcoffset().total_seconds() == 0
     assert stored.data == {"a": "é"}
     assert len(stored.reference) == 14
+
+
+def test_a_write_operation_takes_the_sqlite_write_lock_at_begin(app_context):
+    """Two writers then queue on busy_timeout instead of failing with "database is locked"."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite locking")
+    from database import begin_write
+
+    statements = []
+    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        begin_write()
+        db.session.execute(sa.text("SELECT 1"))
+        db.session.commit()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+    assert statements.count("BEGIN IMMEDIATE") == 1

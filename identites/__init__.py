@@ -1,0 +1,1 @@
+"""Identities: password and secret-answer hashing, password rules, identifiants and link tokens."""

@@ -1,0 +1,29 @@
+"""The journal: who did what to which object, when, from which state to which."""
+
+from datetime import datetime
+
+from sqlalchemy import Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from extensions import db
+from models.types import JsonDocument, UtcDateTime, utcnow
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_object", "object_type", "object_id"),
+        Index("ix_audit_event_operation_occurred", "operation", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    # "usager" (public side), "agent" (back-office), "systeme" (worker, automatic validation)
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str | None] = mapped_column(String(254))
+    operation: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(64))
+    state_from: Mapped[str | None] = mapped_column(String(32))
+    state_to: Mapped[str | None] = mapped_column(String(32))
+    details: Mapped[dict] = mapped_column(JsonDocument, default=dict)
