@@ -50,17 +50,34 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def render(template: str, context: dict) -> tuple[str, str, str]:
-    """(subject, text, html) of ``template`` with ``context``."""
+def _values(context: dict) -> dict:
     config = current_app.config
-    values = {
+    return {
         **context,
         "site_name": config["SITE_NAME"],
         "support_email": config["SUPPORT_EMAIL"],
         "site_url": config["SITE_URL"].rstrip("/"),
     }
+
+
+def render_subject(template: str, context: dict) -> str:
+    return one_line(
+        environment().get_template(f"mail/{template}.subject.txt").render(_values(context))
+    )
+
+
+def render(template: str, context: dict) -> tuple[str, str, str]:
+    """(subject, text, html) of ``template`` with ``context``."""
+    values = _values(context)
     env = environment()
-    subject = one_line(env.get_template(f"mail/{template}.subject.txt").render(values))
     text = env.get_template(f"mail/{template}.txt").render(values)
     html = env.get_template(f"mail/{template}.html").render(values)
-    return subject, text, html
+    return render_subject(template, context), text, html
+
+
+def subject_of(notification) -> str:
+    """The subject a notification has (or had), for lists shown to its recipient."""
+    try:
+        return render_subject(notification.template, notification.context)
+    except Exception:  # the template changed since: show its name rather than fail the page
+        return notification.template

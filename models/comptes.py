@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_login import UserMixin
 from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -56,7 +57,7 @@ class Etablissement(db.Model):
     habilitations: Mapped[list[Habilitation]] = relationship(back_populates="etablissement")
 
 
-class Utilisateur(db.Model):
+class Utilisateur(UserMixin, db.Model):
     """An ASP identity: one identifiant and password for every establishment it serves."""
 
     __tablename__ = "utilisateur"
@@ -72,9 +73,18 @@ class Utilisateur(db.Model):
     question_secrete: Mapped[str] = mapped_column(String(200))
     reponse_hash: Mapped[str] = mapped_column(String(200))
     actif: Mapped[bool] = mapped_column(default=True)
+    # Part of the session cookie; changed at sign-out, so a copied cookie dies with it.
+    jeton_session: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     habilitations: Mapped[list[Habilitation]] = relationship(back_populates="utilisateur")
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.jeton_session}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.actif
 
 
 class Role(enum.StrEnum):

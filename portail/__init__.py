@@ -5,12 +5,13 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from forms import uploads
-    from portail import communes, errors, form_rendering, formulaires, motdepasse, pages
+    from portail import communes, connexion, errors, form_rendering, formulaires, motdepasse, pages
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(formulaires.bp)
     app.register_blueprint(communes.bp)
     app.register_blueprint(motdepasse.bp)
+    connexion.init_app(app)
     errors.init_app(app)
     form_rendering.init_app(app)
     # Form pages show the attachment already received for a file field (name and size).
