@@ -155,6 +155,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Surge mode (April 2020): validate at once, in the worker, every account request whose "
         "SIRET is active in the directory and has no account nor conflicting request.",
     ),
+    Setting(
+        "CAPTCHA_TEST_ANSWER",
+        str,
+        "",
+        "A fixed answer to the security check, for tests and the demo; honoured only with "
+        "TESTING or DEBUG on, and the app refuses to start with it otherwise.",
+    ),
     # Public layout
     Setting(
         "DSFR_MARQUE_ETAT",

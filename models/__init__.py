@@ -11,6 +11,7 @@ from models.comptes import (  # noqa: F401
     Role,
     Utilisateur,
 )
+from models.controle import DefiControle  # noqa: F401
 from models.notification import Notification, NotificationState  # noqa: F401
 from models.sirene import SireneEtablissement, SireneImport  # noqa: F401
 from models.submission import Submission  # noqa: F401

@@ -5,12 +5,24 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from forms import uploads
-    from portail import communes, connexion, errors, form_rendering, formulaires, motdepasse, pages
+    from portail import (
+        communes,
+        connexion,
+        controle,
+        creer_espace,
+        errors,
+        form_rendering,
+        formulaires,
+        motdepasse,
+        pages,
+    )
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(formulaires.bp)
     app.register_blueprint(communes.bp)
     app.register_blueprint(motdepasse.bp)
+    app.register_blueprint(creer_espace.bp)
+    controle.init_app(app)
     connexion.init_app(app)
     errors.init_app(app)
     form_rendering.init_app(app)
