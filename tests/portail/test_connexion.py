@@ -1,5 +1,6 @@
 """Signing in, signing out, and the "Mes notifications" page."""
 
+import html
 import re
 
 import pytest
@@ -54,8 +55,12 @@ def without_tokens(html: str) -> str:
 
 
 def test_the_sign_in_page_has_the_seed_labels(identite):
-    page = identite.test_client().get("/connexion").get_data(as_text=True)
-    for label in ("Mon espace personnel", "Utilisateur", "Mot de passe", "Connexion", "Annuler"):
+    page = html.unescape(identite.test_client().get("/connexion").get_data(as_text=True))
+    for label in ("Mon espace personnel", "Utilisateur", "Mot de passe", "Connexion", "Annuler",
+                  "Ma première connexion", "munissez-vous au préalable de votre SIRET",
+                  'href="/creer-mon-espace/"', "Besoin d'aide ?", "contactez le support technique",
+                  "Simulation de l'indemnisation de l'employeur en cas d'activité partielle",
+                  "Mentions légales", "Conditions générales d'utilisation"):
         assert label in page
 
 
