@@ -8,7 +8,7 @@ from flask import Flask
 
 from forms.registry import DefinitionError, FormDefinition, FormRegistry, load_folder
 
-__all__ = ["DefinitionError", "FormDefinition", "FormRegistry", "init_app", "registry"]
+__all__ = ["DefinitionError", "FormDefinition", "FormRegistry", "init_app"]
 
 
 def init_app(app: Flask) -> None:
@@ -17,9 +17,3 @@ def init_app(app: Flask) -> None:
 
     app.extensions["forms"] = load_folder(app.config["FORMS_SCHEMAS_DIR"])
     cli.init_app(app)
-
-
-def registry() -> FormRegistry:
-    from flask import current_app
-
-    return current_app.extensions["forms"]

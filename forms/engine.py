@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from forms.builder import FieldSpec
 from forms.document import DocumentBuilder, prefill_object
 from forms.registry import FormDefinition
 
@@ -70,15 +69,8 @@ def summary(form) -> list[tuple[str, str, str]]:
 
 
 def _walk(container):
-    for bound in container:
-        if bound.type == "FormField":
-            yield from _walk(bound.form)
-        elif bound.type == "FieldList":
-            yield bound
-            for entry in bound.entries:
-                yield from _walk(entry.form)
-        else:
-            yield bound
+    """Every field that can carry errors: leaves and repeated groups, not their containers."""
+    return (bound for bound in _walk_all(container) if bound.type != "FormField")
 
 
 def _fields_by_name(form) -> dict:
@@ -153,7 +145,3 @@ def _apply_action(form, action: str) -> bool:
         target.entries = entries
         return True
     return False
-
-
-def spec_of(bound) -> FieldSpec | None:
-    return getattr(bound, "spec", None)

@@ -23,5 +23,9 @@ def input_attrs(field, css_class: str) -> dict:
 
 
 def init_app(app) -> None:
+    from forms import engine
+
+    # (field id, label, message) of every error of any form, for the error summary macro.
+    app.add_template_global(engine.summary, "summary_of")
     app.add_template_global(input_attrs, "input_attrs")
     app.add_template_global(field_prefix, "field_prefix")

@@ -56,11 +56,21 @@ def without_tokens(html: str) -> str:
 
 def test_the_sign_in_page_has_the_seed_labels(identite):
     page = html.unescape(identite.test_client().get("/connexion").get_data(as_text=True))
-    for label in ("Mon espace personnel", "Utilisateur", "Mot de passe", "Connexion", "Annuler",
-                  "Ma première connexion", "munissez-vous au préalable de votre SIRET",
-                  'href="/creer-mon-espace/"', "Besoin d'aide ?", "contactez le support technique",
-                  "Simulation de l'indemnisation de l'employeur en cas d'activité partielle",
-                  "Mentions légales", "Conditions générales d'utilisation"):
+    for label in (
+        "Mon espace personnel",
+        "Utilisateur",
+        "Mot de passe",
+        "Connexion",
+        "Annuler",
+        "Ma première connexion",
+        "munissez-vous au préalable de votre SIRET",
+        'href="/creer-mon-espace/"',
+        "Besoin d'aide ?",
+        "contactez le support technique",
+        "Simulation de l'indemnisation de l'employeur en cas d'activité partielle",
+        "Mentions légales",
+        "Conditions générales d'utilisation",
+    ):
         assert label in page
 
 
