@@ -70,8 +70,9 @@ class Utilisateur(UserMixin, db.Model):
     courriel: Mapped[str] = mapped_column(String(254), index=True)
     telephone: Mapped[str | None] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(String(200))
-    question_secrete: Mapped[str] = mapped_column(String(200))
-    reponse_hash: Mapped[str] = mapped_column(String(200))
+    # None for an identity added by a référent: it chooses them with its first password.
+    question_secrete: Mapped[str | None] = mapped_column(String(200))
+    reponse_hash: Mapped[str | None] = mapped_column(String(200))
     actif: Mapped[bool] = mapped_column(default=True)
     # Part of the session cookie; changed at sign-out, so a copied cookie dies with it.
     jeton_session: Mapped[str | None] = mapped_column(String(32))
