@@ -20,6 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     logging.getLogger("werkzeug").setLevel(app.config["LOG_LEVEL"])
 
     # Imported here so that importing app.py stays cheap and free of side effects.
+    import backoffice
     import database
     import demo
     import forms
@@ -40,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
     referentiels.init_app(app)
     forms.init_app(app)
     portail.init_app(app)
+    backoffice.init_app(app)
     demo.init_app(app)
     settings_cli(app)
     return app

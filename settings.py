@@ -162,6 +162,19 @@ SETTINGS: tuple[Setting, ...] = (
         "A fixed answer to the security check, for tests and the demo; honoured only with "
         "TESTING or DEBUG on, and the app refuses to start with it otherwise.",
     ),
+    # Back-office
+    Setting(
+        "BACKOFFICE_SESSION_IDLE_MINUTES",
+        int,
+        30,
+        "Minutes without a request after which an agent's back-office session ends.",
+    ),
+    Setting(
+        "BACKOFFICE_SESSION_MAX_HOURS",
+        int,
+        12,
+        "Hours after sign-in after which an agent must sign in again, active or not.",
+    ),
     # Public layout
     Setting(
         "DSFR_MARQUE_ETAT",
@@ -169,6 +182,12 @@ SETTINGS: tuple[Setting, ...] = (
         False,
         "Show the État brand block (Marianne logo, République Française) and load the "
         "Marianne font. Reserved to State services: leave off elsewhere.",
+    ),
+    Setting(
+        "AIDE_DIR",
+        str,
+        "",
+        "Folder of the help articles (Markdown, served at /aide). Empty: aide/ next to app.py.",
     ),
     Setting(
         "SESSION_COOKIE_SECURE",

@@ -41,6 +41,12 @@ _ENTRIES = (
         (*_PERSONNE, *_ETABLISSEMENT),
     ),
     MailTemplate(
+        "identifiants_oublies",
+        "« J'ai oublié mon identifiant » : chaque identifiant de l'adresse, avec ses établissements",
+        # comptes: [{identifiant, nom, prenom, etablissements: [{siret, denomination}]}]
+        ("comptes",),
+    ),
+    MailTemplate(
         "demande_compte_rejetee",
         "Rejet motivé d'une demande de création de compte",
         (*_PERSONNE, "siret", "motif"),
@@ -60,6 +66,11 @@ _ENTRIES = (
         "utilisateur_ajoute",
         "Ajout d'un utilisateur à un établissement par un utilisateur existant",
         (*_PERSONNE, *_ETABLISSEMENT, "ajoute_par"),
+    ),
+    MailTemplate(
+        "habilitation_retiree",
+        "Retrait de l'accès d'un utilisateur à un établissement par la personne référente",
+        (*_PERSONNE, *_ETABLISSEMENT, "retire_par"),
     ),
     # Demande d'autorisation préalable (domain.md §3.3-3.6).
     MailTemplate(
@@ -115,6 +126,11 @@ _ENTRIES = (
         (*_ETABLISSEMENT, "numero_di", "montant", "date_paiement"),
     ),
     # Support and operations.
+    MailTemplate(
+        "assistance_recue",
+        "Accusé de réception d'une demande d'assistance, avec sa référence",
+        ("reference",),
+    ),
     MailTemplate(
         "reponse_support",
         "Réponse du support technique à une demande d'assistance",

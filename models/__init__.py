@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all
 (Alembic's autogenerate and ``db.create_all`` rely on it)."""
 
+from models.agents import Agent, AgentCodeSecours, AgentDepartement, RoleAgent  # noqa: F401
 from models.assistance import AssistanceState, DemandeAssistance  # noqa: F401
 from models.audit import AuditEvent  # noqa: F401
 from models.comptes import (  # noqa: F401

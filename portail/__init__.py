@@ -6,14 +6,19 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from forms import uploads
     from portail import (
+        aide,
         communes,
         connexion,
+        contrat,
         controle,
         creer_espace,
         errors,
+        etablissements,
         form_rendering,
         formulaires,
+        mon_compte,
         motdepasse,
+        oublis,
         pages,
     )
 
@@ -21,7 +26,12 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(formulaires.bp)
     app.register_blueprint(communes.bp)
     app.register_blueprint(motdepasse.bp)
+    app.register_blueprint(oublis.bp)
+    app.register_blueprint(mon_compte.bp)
     app.register_blueprint(creer_espace.bp)
+    app.register_blueprint(contrat.bp)
+    app.register_blueprint(aide.bp)
+    app.register_blueprint(etablissements.bp)
     controle.init_app(app)
     connexion.init_app(app)
     errors.init_app(app)

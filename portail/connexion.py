@@ -1,5 +1,7 @@
 """Sign-in ("MON ESPACE PERSONNEL"), sign-out and "Mes notifications"."""
 
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     abort,
@@ -42,6 +44,22 @@ def _account_key() -> str:
     return "compte:" + (request.form.get("identifiant") or "").strip().lower()
 
 
+def _destination(suivant: str | None) -> str:
+    """Where to go after sign-in: the page that asked for it when it is one of ours (a path
+    of this site, never another host), else « Mes établissements »."""
+    parts = urlsplit(suivant or "")
+    if (
+        suivant
+        and suivant.startswith("/")
+        and not suivant.startswith("//")
+        and "\\" not in suivant
+        and not parts.scheme
+        and not parts.netloc
+    ):
+        return suivant
+    return url_for("etablissements.liste")
+
+
 def _failed(response) -> bool:
     return response.status_code != 303
 
@@ -56,7 +74,7 @@ def connexion_page():
         if utilisateur is not None:
             session.clear()  # a fresh session at sign-in: no fixation
             login_user(utilisateur)
-            return redirect(url_for("connexion.mes_notifications"), 303)
+            return redirect(_destination(request.args.get("next")), 303)
         form.form_errors.append(connexion.REFUS)
     status = 422 if request.method == "POST" else 200
     return render_template("connexion/connexion.html", form=form), status

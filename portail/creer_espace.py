@@ -96,19 +96,7 @@ def etape_siret():
 def _prefill(siret: str) -> tuple[dict, bool]:
     """The request's document as far as the directory knows it, and whether it knew it."""
     fiche = annuaire.rechercher_etablissement(siret)
-    etablissement = {"siret": siret}
-    if fiche is not None:
-        known = {
-            "denomination": fiche.denomination,
-            "numero_voie": fiche.numero_voie,
-            "extension_voie": fiche.indice_repetition,
-            "type_voie": fiche.type_voie,
-            "libelle_voie": fiche.libelle_voie,
-            "complement_adresse": fiche.complement_adresse,
-            "code_postal": fiche.code_postal,
-            "ville": fiche.commune,
-        }
-        etablissement.update({key: value for key, value in known.items() if value})
+    etablissement = fiche.as_etablissement() if fiche is not None else {"siret": siret}
     return {"etablissement": etablissement}, fiche is not None
 
 

@@ -22,9 +22,17 @@ def input_attrs(field, css_class: str) -> dict:
     return attrs
 
 
+def format_value(value, format_name: str) -> str:
+    """A stored canonical value as people read it (``{{ telephone|format_value("telephone") }}``)."""
+    from forms import formats
+
+    return formats.display(format_name, value) if isinstance(value, str) else value
+
+
 def init_app(app) -> None:
     from forms import engine
 
+    app.add_template_filter(format_value, "format_value")
     # (field id, label, message) of every error of any form, for the error summary macro.
     app.add_template_global(engine.summary, "summary_of")
     app.add_template_global(input_attrs, "input_attrs")

@@ -36,6 +36,22 @@ class EtablissementInfo:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def as_etablissement(self) -> dict[str, str]:
+        """The record in the words of our forms' ``etablissement`` sections (the account
+        request, the fiche): only the fields the directory knows."""
+        known = {
+            "siret": self.siret,
+            "denomination": self.denomination,
+            "numero_voie": self.numero_voie,
+            "extension_voie": self.indice_repetition,
+            "type_voie": self.type_voie,
+            "libelle_voie": self.libelle_voie,
+            "complement_adresse": self.complement_adresse,
+            "code_postal": self.code_postal,
+            "ville": self.commune,
+        }
+        return {key: value for key, value in known.items() if value}
+
 
 def _from_row(row: SireneEtablissement) -> EtablissementInfo:
     return EtablissementInfo(

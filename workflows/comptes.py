@@ -207,7 +207,7 @@ def valider_demande_compte(
     if nouveau:
         utilisateur = Utilisateur(
             identifiant=motdepasse.generate_identifiant(
-                contact["nom"], contact["prenom"], _identifiant_pris
+                contact["nom"], contact["prenom"], identifiant_pris
             ),
             nom=contact["nom"],
             prenom=contact["prenom"],
@@ -307,7 +307,7 @@ def lien_mot_de_passe(utilisateur: Utilisateur):
     return f"{base}/mot-de-passe/{token}", expiration
 
 
-def _identifiant_pris(identifiant: str) -> bool:
+def identifiant_pris(identifiant: str) -> bool:
     return (
         db.session.scalar(select(Utilisateur.id).where(Utilisateur.identifiant == identifiant))
         is not None

@@ -87,7 +87,7 @@ def test_every_shipped_definition_loads_and_builds_its_form():
 def test_flask_forms_check_passes_on_the_shipped_definitions(runner):
     result = runner.invoke(args=["forms", "check"])
     assert result.exit_code == 0, result.output
-    assert "ok  demande-creation-compte v1" in result.output
+    assert "ok  demande-creation-compte v2" in result.output
     assert "ok  demande-support v1" in result.output
 
 

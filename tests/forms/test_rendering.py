@@ -238,7 +238,7 @@ def test_an_unknown_form_is_not_found(client):
 
 
 def test_the_shipped_support_form_renders_with_every_input_labelled(client, page):
-    response = client.get("/formulaires/demande-support")
+    response = client.get("/aide/assistance")  # not standalone: served by « BESOIN D'AIDE ? »
     assert response.status_code == 200
     support = page(response)
     labelled = {label.get("for") for label in support.find_all("label")}

@@ -767,7 +767,7 @@ def _creation_post(tva: str) -> dict:
         "utilisateur-telephone": "05 50 50 50 50",
         "utilisateur-courriel": "apart.test@yopmail.com",
         "utilisateur-courriel__confirmation": "apart.test@yopmail.com",
-        "utilisateur-question_secrete": "Nom de ma première école ?",
+        "utilisateur-question_secrete": "Quel était le nom de votre école primaire ?",
         "utilisateur-reponse": "Jules Ferry",
     }
 
@@ -846,29 +846,18 @@ def test_lone_surrogates_cannot_reach_the_database():
 @pytest.mark.parametrize(
     "text", ["Bonjour\x00 le support, voici ma demande", "Un\x1b[31m message assez long"]
 )
-def test_nul_escape_and_lone_surrogates_in_free_text_are_refused_next_to_the_field(client, text):
-    data = json.loads(
-        (ROOT / "forms" / "examples" / "demande-support.json").read_text(encoding="utf-8")
-    )
-    data.update({"courriel__confirmation": data["courriel"], "rappel": "true", "message": text})
-    response = client.post("/formulaires/demande-support", data=data)
+def test_nul_escape_and_lone_surrogates_in_free_text_are_refused_next_to_the_field(
+    atelier_client, valid_data, page, text
+):
+    valid_data.update({"besoin_materiel": "true", "materiel_detail": text})
+    response = post(atelier_client, valid_data)
     assert response.status_code == 422
-    assert "caractères non autorisés" in response.get_data(as_text=True)
+    assert any("caractères non autorisés" in m for m in page(response).messages("materiel_detail"))
 
 
-def test_line_breaks_and_tabs_in_a_long_text_are_kept(client, app):
-    data = json.loads(
-        (ROOT / "forms" / "examples" / "demande-support.json").read_text(encoding="utf-8")
+def test_line_breaks_and_tabs_in_a_long_text_are_kept(atelier_app, atelier_client, valid_data):
+    valid_data.update(
+        {"besoin_materiel": "true", "materiel_detail": "Première ligne\r\n\tdeuxième ligne"}
     )
-    data.update(
-        {
-            "courriel__confirmation": data["courriel"],
-            "rappel": "false",
-            "message": "Première ligne\r\n\tdeuxième ligne",
-        }
-    )
-    data.pop("telephone")
-    assert client.post("/formulaires/demande-support", data=data).status_code == 303
-    with app.app_context():
-        stored = db.session.scalars(select(Submission)).one().data
-    assert stored["message"] == "Première ligne\r\n\tdeuxième ligne"
+    assert post(atelier_client, valid_data).status_code == 303
+    assert stored(atelier_app)["materiel_detail"] == "Première ligne\r\n\tdeuxième ligne"

@@ -31,6 +31,7 @@ SAMPLES = {
     "motif": "Le SIRET ne correspond pas à la dénomination.\nMerci de vérifier votre saisie.",
     "nouveau_referent": "Paul DURAND",
     "ajoute_par": "Mathilde GERARD",
+    "retire_par": "Mathilde GERARD",
     "numero_dap": "06320000123",
     "date_depot": "2026-03-16",
     "date_acceptation_implicite": "2026-03-31",
@@ -47,6 +48,18 @@ SAMPLES = {
     "date_paiement": "2026-05-12",
     "reference": "SUP-2026-000042",
     "message": "Bonjour,\nVotre compte a été débloqué.\n\nCordialement",
+    "comptes": [
+        {
+            "identifiant": "mgerard",
+            "nom": "GERARD",
+            "prenom": "Mathilde",
+            "etablissements": [
+                {"siret": "00578096000042", "denomination": "SOCIETE IMMOBILIERE TOURISTIQUE"},
+                {"siret": "73282932000074", "denomination": "CAFE DU PORT"},
+            ],
+        },
+        {"identifiant": "pdurand", "nom": "DURAND", "prenom": "Paul", "etablissements": []},
+    ],
 }
 
 MOIS = [

@@ -1,0 +1,13 @@
+"""The back-office views, registered on the Admin by ``init_admin``.
+
+A new module of views (the account-request queue, establishments, the journal...) adds one
+``init_admin(admin)`` of its own and one line below; its views derive from
+``backoffice.securite.VueAgent`` or ``VueModeleAgent``, and it may add dashboard tiles with
+``admin.index_view.ajouter_tuile``.
+"""
+
+
+def init_admin(admin) -> None:
+    from backoffice.vues import agents
+
+    agents.init_admin(admin)
