@@ -106,6 +106,33 @@ def _demo_comptes(mot_de_passe: str | None) -> None:
     )
     click.echo(f"  Identifiant : {cabinet.identifiant}")
     click.echo(f"  Mot de passe : {mot_de_passe}")
+    _demo_agent(mot_de_passe)
+
+
+DEMO_AGENT_EMAIL = "admin.demo@asp.localhost"
+
+
+def _demo_agent(mot_de_passe: str) -> None:
+    """An Administrateur for the back-office; it enrols its second factor at first sign-in
+    (the QR code is shown then), or with the printed otpauth:// address."""
+    from backoffice import agents
+    from workflows.journal import Acteur
+
+    if agents.par_email(DEMO_AGENT_EMAIL) is not None:
+        return
+    phrase = f"{mot_de_passe}-backoffice"  # agents need 16 characters at least
+    cree = agents.creer_agent(
+        DEMO_AGENT_EMAIL,
+        "administrateur",
+        phrase,
+        acteur=Acteur("systeme", "demo"),
+        nom="DEMO",
+        prenom="Administrateur",
+    )
+    click.echo("Back-office (http://127.0.0.1:5000/backoffice/) :")
+    click.echo(f"  Agent : {DEMO_AGENT_EMAIL}")
+    click.echo(f"  Mot de passe : {phrase}")
+    click.echo(f"  Double authentification : {cree.uri_enrolement}")
 
 
 def init_app(app):

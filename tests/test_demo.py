@@ -49,3 +49,10 @@ def test_demo_load_creates_an_accounting_firm_with_three_establishments_and_prin
         assert len(habilitations) == 3
         pending = select(func.count()).where(DemandeCompte.state == DemandeState.A_TRAITER)
         assert db.session.scalar(pending) == 2
+    # ... and a back-office Administrateur whose password and enrolment address are printed.
+    from backoffice import agents
+
+    agent_password = re.search(r"Mot de passe : (\S+-backoffice)", first.output).group(1)
+    assert "otpauth://totp/" in first.output
+    with app.app_context():
+        assert agents.verifier_mot_de_passe("admin.demo@asp.localhost", agent_password)

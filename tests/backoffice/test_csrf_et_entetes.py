@@ -98,7 +98,7 @@ class VueAvecAction(VueModeleAgent):
 
     @action("marquer", "Marquer", "Marquer les agents choisis ?")
     def action_marquer(self, ids):
-        for agent in db.session.scalars(db.select(Agent).where(Agent.id.in_(ids))):
+        for agent in self.lignes_choisies(ids):
             agent.nom = "MARQUÉ"
         db.session.commit()
 
