@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from extensions import db
 from models.types import JsonDocument, UtcDateTime, utcnow
+
+if TYPE_CHECKING:
+    from models.agents import Agent
 
 MAX_ETABLISSEMENTS_PAR_UTILISATEUR = 200
 
@@ -144,6 +148,25 @@ class DemandeCompte(db.Model):
             postgresql_where=text("state = 'a_traiter'"),
         ),
         Index("ix_demande_compte_state_created", "state", "created_at"),
+        # The back-office queue (backoffice/vues/demandes.py; migration 0009): one index per
+        # filter and sort it offers, the UD's scope (departement IN ...) leading where it applies.
+        Index("ix_demande_compte_created", "created_at"),  # "Toutes" tab, sorted by age
+        Index("ix_demande_compte_departement_state_created", "departement", "state", "created_at"),
+        Index("ix_demande_compte_assigned_state_created", "assigned_to_id", "state", "created_at"),
+        # Substring search (ILIKE '%terme%'): trigram GIN indexes on PostgreSQL (pg_trgm);
+        # plain indexes on SQLite, which has no such search index.
+        Index(
+            "ix_demande_compte_denomination_trgm",
+            "denomination",
+            postgresql_using="gin",
+            postgresql_ops={"denomination": "gin_trgm_ops"},
+        ),
+        Index(
+            "ix_demande_compte_courriel_trgm",
+            "courriel",
+            postgresql_using="gin",
+            postgresql_ops={"courriel": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -165,9 +188,25 @@ class DemandeCompte(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Copied from ``data`` when it is set (``_colonnes_de_recherche``): the back-office searches
+    # these columns, which can be indexed, rather than the JSON document.
+    denomination: Mapped[str] = mapped_column(String(120), server_default="")
+    courriel: Mapped[str] = mapped_column(String(254), server_default="")  # the contact's, lower
+    # "Je prends": the agent handling the request (information, not a lock), and since when.
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
+    assigned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     utilisateur_existant: Mapped[Utilisateur | None] = relationship()
     etablissement: Mapped[Etablissement | None] = relationship()
+    assigned_to: Mapped[Agent | None] = relationship()
+
+    @validates("data")
+    def _colonnes_de_recherche(self, key: str, data: dict) -> dict:
+        etablissement = (data or {}).get("etablissement") or {}
+        contact = (data or {}).get("utilisateur") or {}
+        self.denomination = str(etablissement.get("denomination") or "")[:120]
+        self.courriel = str(contact.get("courriel") or "").lower()[:254]
+        return data
 
 
 class JetonMotDePasse(db.Model):

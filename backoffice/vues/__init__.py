@@ -11,3 +11,13 @@ def init_admin(admin) -> None:
     from backoffice.vues import agents
 
     agents.init_admin(admin)
+    from backoffice.vues import demandes  # account-request queue
+
+    demandes.init_admin(admin)
+    from backoffice.vues import assistance, journal, taches  # support queue, journal, jobs
+
+    for module in (assistance, journal, taches):
+        module.init_admin(admin)
+    from backoffice.vues import etablissements  # établissements, utilisateurs, habilitations
+
+    etablissements.init_admin(admin)
