@@ -273,19 +273,7 @@ def valider_demande_compte(
     personne = {"nom": utilisateur.nom, "prenom": utilisateur.prenom}
     lieu = {"siret": etablissement.siret, "denomination": etablissement.denomination}
     if nouveau:
-        outbox.notifier(
-            utilisateur.courriel,
-            "identifiant",
-            {**personne, **lieu, "identifiant": utilisateur.identifiant},
-            idempotency_key=f"identifiant-{utilisateur.id}",
-        )
-        lien, expiration = lien_mot_de_passe(utilisateur)
-        outbox.notifier(
-            utilisateur.courriel,
-            "mot_de_passe",
-            {**personne, "lien": lien, "expiration": expiration.isoformat()},
-            idempotency_key=f"mot-de-passe-initial-{utilisateur.id}",
-        )
+        notifier_identifiants(utilisateur, etablissement)
     outbox.notifier(
         utilisateur.courriel,
         "habilitation",
@@ -294,6 +282,26 @@ def valider_demande_compte(
     )
     outbox.commit()
     return demande
+
+
+def notifier_identifiants(utilisateur: Utilisateur, etablissement: Etablissement) -> None:
+    """Queue a new identity's first two mails: its identifiant, then a single-use link to
+    choose its password (a password is never mailed). The caller commits the outbox."""
+    personne = {"nom": utilisateur.nom, "prenom": utilisateur.prenom}
+    lieu = {"siret": etablissement.siret, "denomination": etablissement.denomination}
+    outbox.notifier(
+        utilisateur.courriel,
+        "identifiant",
+        {**personne, **lieu, "identifiant": utilisateur.identifiant},
+        idempotency_key=f"identifiant-{utilisateur.id}",
+    )
+    lien, expiration = lien_mot_de_passe(utilisateur)
+    outbox.notifier(
+        utilisateur.courriel,
+        "mot_de_passe",
+        {**personne, "lien": lien, "expiration": expiration.isoformat()},
+        idempotency_key=f"mot-de-passe-initial-{utilisateur.id}",
+    )
 
 
 def lien_mot_de_passe(utilisateur: Utilisateur):

@@ -28,8 +28,8 @@ from workflows.comptes import (
     CompteError,
     LimiteEtablissementsAtteinte,
     identifiant_pris,
-    lien_mot_de_passe,
     nombre_etablissements,
+    notifier_identifiants,
     utilisateur_connu,
 )
 from workflows.journal import Acteur, journaliser
@@ -343,19 +343,7 @@ def ajouter_utilisateur(
     lieu = {"siret": etablissement.siret, "denomination": etablissement.denomination}
     ajoute_par = _nom(par) if par is not None else "L'Agence de services et de paiement"
     if nouveau:
-        outbox.notifier(
-            utilisateur.courriel,
-            "identifiant",
-            {**identite, **lieu, "identifiant": utilisateur.identifiant},
-            idempotency_key=f"identifiant-{utilisateur.id}",
-        )
-        lien, expiration = lien_mot_de_passe(utilisateur)
-        outbox.notifier(
-            utilisateur.courriel,
-            "mot_de_passe",
-            {**identite, "lien": lien, "expiration": expiration.isoformat()},
-            idempotency_key=f"mot-de-passe-initial-{utilisateur.id}",
-        )
+        notifier_identifiants(utilisateur, etablissement)
     outbox.notifier(
         utilisateur.courriel,
         "utilisateur_ajoute",
