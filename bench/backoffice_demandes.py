@@ -35,6 +35,7 @@ import re
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -322,74 +323,24 @@ def scenarios(n: int, siret_cherche: str, demande_id: int) -> list[tuple[str, st
     ]
 
 
-def mesurer(app, n: int, runs: int, expliquer: bool) -> dict:
-    from sqlalchemy import select, text
+@dataclass
+class Jeu:
+    """One data set, migrated and loaded, with its app, signed-in clients and SQL chrono."""
 
-    from extensions import db
-    from models.comptes import DemandeCompte
+    n: int
+    schema: str
+    app: object
+    clients: dict
+    chrono: Chrono
+    siret: str
+    demande_id: int
+    chargement_s: float | None
 
-    with app.app_context():
-        secrets_ = preparer_agents()
-        clients = {email: connecter(app, email, secret) for email, secret in secrets_.items()}
-        milieu = db.session.scalar(select(DemandeCompte).where(DemandeCompte.id == n // 2 + 1))
-        siret_cherche, demande_id = milieu.siret, milieu.id
-        chrono = Chrono(db.engine)
-    resultats = {}
-    for cle, libelle, email, url in scenarios(n, siret_cherche, demande_id):
-        client = clients[email]
-        for _ in range(2):
-            reponse = client.get(url)
-            assert reponse.status_code == 200, (url, reponse.status_code)
-        page = reponse.get_data(as_text=True)
-        if "details" not in url and url != "/backoffice/":
-            assert "Liste (" in page, (url, page[:300])
-        compte = re.search(r"Liste \(([^)]*)\)", page)
-        durees, sql_n, sql_ms = [], [], []
-        for _ in range(runs):
-            chrono.remettre()
-            debut = time.perf_counter()
-            reponse = client.get(url)
-            reponse.get_data()
-            durees.append((time.perf_counter() - debut) * 1000)
-            assert reponse.status_code == 200
-            sql_n.append(chrono.nombre)
-            sql_ms.append(chrono.duree * 1000)
-        durees.sort()
-        resultat = {
-            "libelle": libelle,
-            "url": url,
-            "compte_affiche": compte.group(1) if compte else None,
-            "mediane_ms": statistics.median(durees),
-            "p90_ms": durees[max(0, round(0.9 * len(durees)) - 1)],
-            "min_ms": durees[0],
-            "requetes_sql": statistics.median(sql_n),
-            "sql_ms": statistics.median(sql_ms),
-        }
-        if expliquer:
-            chrono.remettre()
-            chrono.garder = True
-            client.get(url).get_data()
-            chrono.garder = False
-            plus_lentes = sorted(chrono.requetes, key=lambda r: r[0], reverse=True)[:2]
-            plans = []
-            with app.app_context(), db.engine.connect() as connexion:
-                for _, statement, parametres in plus_lentes:
-                    if not statement.lstrip().upper().startswith("SELECT"):
-                        continue
-                    plan = connexion.exec_driver_sql(
-                        "EXPLAIN (ANALYZE, BUFFERS) " + statement, parametres
-                    ).all()
-                    plans.append({"sql": statement, "plan": [ligne[0] for ligne in plan]})
-            resultat["plans"] = plans
-        resultats[cle] = resultat
-    with app.app_context(), db.engine.connect() as connexion:
-        taille = connexion.execute(
-            text("SELECT pg_size_pretty(pg_total_relation_size('demande_compte'))")
-        ).scalar()
-    return {"scenarios": resultats, "taille_table": taille}
+    def scenarios(self) -> list[tuple[str, str, str, str]]:
+        return scenarios(self.n, self.siret, self.demande_id)
 
 
-def jeu_de_donnees(url: str, n: int, reutiliser: bool, runs: int, expliquer: bool) -> dict:
+def preparer_jeu(url: str, n: int, reutiliser: bool) -> Jeu:
     from flask_migrate import upgrade
     from sqlalchemy import create_engine, func, select, text
 
@@ -402,14 +353,12 @@ def jeu_de_donnees(url: str, n: int, reutiliser: bool, runs: int, expliquer: boo
 
     app = application(url, schema)
     with app.app_context():
+        from backoffice import agents
         from extensions import db
         from models.comptes import DemandeCompte
 
         upgrade()
-        secrets_ = preparer_agents()  # creates them before the rows that reference the ASP
-        del secrets_
-        from backoffice import agents
-
+        preparer_agents()  # before the rows, some of which the ASP agent has taken
         asp_id = agents.par_email(AGENT_ASP).id
         present = db.session.scalar(select(func.count()).select_from(DemandeCompte))
         db.session.commit()
@@ -418,10 +367,121 @@ def jeu_de_donnees(url: str, n: int, reutiliser: bool, runs: int, expliquer: boo
             print(f"  chargement de {n:,} demandes dans le schéma {schema}…", flush=True)
             chargement = charger(n, schema, asp_id)
             print(f"  chargées en {chargement:.1f} s", flush=True)
-    mesure = mesurer(app, n, runs, expliquer)
-    with app.app_context():
-        db.engine.dispose()
-    return {"lignes": n, "schema": schema, "chargement_s": chargement, **mesure}
+        secrets_ = preparer_agents()
+        milieu = db.session.get(DemandeCompte, n // 2 + 1)
+        siret, demande_id = milieu.siret, milieu.id
+        chrono = Chrono(db.engine)
+    clients = {email: connecter(app, email, secret) for email, secret in secrets_.items()}
+    return Jeu(n, schema, app, clients, chrono, siret, demande_id, chargement)
+
+
+def une_requete(jeu: Jeu, email: str, url: str) -> tuple[float, int, float]:
+    """(ms, SQL statements, SQL ms) of one GET, the body read."""
+    jeu.chrono.remettre()
+    debut = time.perf_counter()
+    reponse = jeu.clients[email].get(url)
+    reponse.get_data()
+    duree = (time.perf_counter() - debut) * 1000
+    assert reponse.status_code == 200, (url, reponse.status_code)
+    return duree, jeu.chrono.nombre, jeu.chrono.duree * 1000
+
+
+def plans(jeu: Jeu, email: str, url: str) -> list[dict]:
+    """EXPLAIN (ANALYZE, BUFFERS) of the two slowest SELECTs of one request."""
+    from extensions import db
+
+    jeu.chrono.remettre()
+    jeu.chrono.garder = True
+    jeu.clients[email].get(url).get_data()
+    jeu.chrono.garder = False
+    plus_lentes = sorted(jeu.chrono.requetes, key=lambda r: r[0], reverse=True)[:2]
+    resultat = []
+    with jeu.app.app_context(), db.engine.connect() as connexion:
+        for _, statement, parametres in plus_lentes:
+            if statement.lstrip().upper().startswith("SELECT"):
+                plan = connexion.exec_driver_sql(
+                    "EXPLAIN (ANALYZE, BUFFERS) " + statement, parametres
+                ).all()
+                resultat.append({"sql": statement, "plan": [ligne[0] for ligne in plan]})
+    return resultat
+
+
+def mesurer(jeux: list[Jeu], runs: int, expliquer: bool) -> dict[int, dict]:
+    """Every scenario on every data set, the runs interleaved (base, large, base, large…) so
+    that the noise of a shared machine falls on both alike."""
+    resultats: dict[int, dict] = {jeu.n: {} for jeu in jeux}
+    listes = [jeu.scenarios() for jeu in jeux]
+    for rang, (cle, libelle, email, _) in enumerate(listes[0]):
+        urls = [liste[rang][3] for liste in listes]
+        comptes = []
+        for jeu, url in zip(jeux, urls, strict=True):
+            for _ in range(2):
+                reponse = jeu.clients[email].get(url)
+                assert reponse.status_code == 200, (url, reponse.status_code)
+            page = reponse.get_data(as_text=True)
+            if "details" not in url and url != "/backoffice/":
+                assert "Liste (" in page, (url, page[:300])
+            compte = re.search(r"Liste \(([^)]*)\)", page)
+            comptes.append(compte.group(1).replace("\u202f", " ") if compte else None)
+        mesures: list[list[tuple[float, int, float]]] = [[] for _ in jeux]
+        for _ in range(runs):
+            for i, (jeu, url) in enumerate(zip(jeux, urls, strict=True)):
+                mesures[i].append(une_requete(jeu, email, url))
+        for i, jeu in enumerate(jeux):
+            durees = sorted(m[0] for m in mesures[i])
+            resultats[jeu.n][cle] = {
+                "libelle": libelle,
+                "url": urls[i],
+                "compte_affiche": comptes[i],
+                "mediane_ms": statistics.median(durees),
+                "p90_ms": durees[max(0, round(0.9 * len(durees)) - 1)],
+                "min_ms": durees[0],
+                "requetes_sql": statistics.median(m[1] for m in mesures[i]),
+                "sql_ms": statistics.median(m[2] for m in mesures[i]),
+            }
+            if expliquer and jeu is jeux[-1]:
+                resultats[jeu.n][cle]["plans"] = plans(jeu, email, urls[i])
+    return resultats
+
+
+def taille_table(jeu: Jeu) -> str:
+    from sqlalchemy import text
+
+    from extensions import db
+
+    with jeu.app.app_context(), db.engine.connect() as connexion:
+        return connexion.execute(
+            text("SELECT pg_size_pretty(pg_total_relation_size('demande_compte'))")
+        ).scalar()
+
+
+def mesurer_exports(jeu: Jeu) -> dict:
+    """One CSV and one XLSX export of the « Toutes » tab (capped per format): seconds and
+    size; then the same again under ``tracemalloc`` for the peak of Python allocations."""
+    import tracemalloc
+
+    from backoffice.vues.demandes import VueDemandes
+
+    client = jeu.clients[AGENT_ASP]
+    resultats = {}
+    for format_ in ("csv", "xlsx"):
+        url = f"/backoffice/demandes/export/{format_}/?etat=toutes"
+        debut = time.perf_counter()
+        reponse = client.get(url)
+        contenu = reponse.get_data()
+        duree = time.perf_counter() - debut
+        assert reponse.status_code == 200
+        tracemalloc.start()
+        client.get(url).get_data()
+        _, pic = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        resultats[format_] = {
+            "secondes": duree,
+            "octets": len(contenu),
+            "lignes_max": VueDemandes.limite_export(VueDemandes, format_),
+            "pic_python_mo": pic / 2**20,
+        }
+    return resultats
 
 
 def versions() -> dict[str, str]:
@@ -438,6 +498,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true", help="keep a data set already loaded")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the slowest SQL")
     parser.add_argument("--no-write", action="store_true", help="no bench/results/*.json")
+    parser.add_argument(
+        "--exports", action="store_true", help="also time one CSV and one XLSX export"
+    )
     args = parser.parse_args(argv)
 
     url = os.environ.get("DATABASE_URL", "")
@@ -450,15 +513,30 @@ def main(argv: list[str] | None = None) -> int:
     url = settings.database_uri(url, str(ROOT / "instance"))
 
     print(f"Base : {urlsplit(url).path.strip('/')} ; {args.runs} mesures par page.", flush=True)
-    base = jeu_de_donnees(url, args.baseline_rows, args.reuse, args.runs, False)
-    grand = jeu_de_donnees(url, args.rows, args.reuse, args.runs, args.explain)
-
-    titre = (
-        f"| page | {args.baseline_rows:,} demandes : médiane | {args.rows:,} demandes : "
-        "médiane | p90 | ratio | compte affiché | requêtes SQL | temps SQL |"
+    jeux = [
+        preparer_jeu(url, args.baseline_rows, args.reuse),
+        preparer_jeu(url, args.rows, args.reuse),
+    ]
+    resultats = mesurer(jeux, args.runs, args.explain)
+    base, grand = (
+        {
+            "lignes": jeu.n,
+            "schema": jeu.schema,
+            "chargement_s": jeu.chargement_s,
+            "taille_table": taille_table(jeu),
+            "scenarios": resultats[jeu.n],
+        }
+        for jeu in jeux
     )
+    if args.exports:
+        grand["exports"] = mesurer_exports(jeux[-1])
+
+    b, g = f"{args.baseline_rows:,}".replace(",", " "), f"{args.rows:,}".replace(",", " ")
     print()
-    print(titre.replace(",", " "))
+    print(
+        f"| page | {b} : médiane | {g} : médiane | {g} : p90 | ratio | compte affiché "
+        f"| requêtes SQL | temps SQL {b} → {g} |"
+    )
     print("|---|---:|---:|---:|---:|---|---:|---:|")
     for cle, mesure in grand["scenarios"].items():
         reference = base["scenarios"][cle]
@@ -467,9 +545,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{mesure['mediane_ms']:.1f} ms | {mesure['p90_ms']:.1f} ms | "
             f"{mesure['mediane_ms'] / reference['mediane_ms']:.2f}× | "
             f"{mesure['compte_affiche'] or '—'} | {mesure['requetes_sql']:.0f} | "
-            f"{mesure['sql_ms']:.1f} ms |"
+            f"{reference['sql_ms']:.1f} → {mesure['sql_ms']:.1f} ms |"
         )
     print(f"\nTaille de demande_compte (table + index) : {grand['taille_table']}.")
+    for format_, mesure in grand.get("exports", {}).items():
+        lignes_max = f"{mesure['lignes_max']:,}".replace(",", " ")
+        print(
+            f"Export {format_.upper()} de l'onglet « Toutes » ({lignes_max} lignes au plus) : "
+            f"{mesure['secondes']:.1f} s ; {mesure['octets'] / 1e6:.1f} Mo ; "
+            f"pic des allocations Python {mesure['pic_python_mo']:.0f} Mo"
+        )
     if args.explain:
         for cle, mesure in grand["scenarios"].items():
             for plan in mesure.get("plans", []):

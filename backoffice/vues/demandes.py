@@ -45,7 +45,6 @@ from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.helpers import get_redirect_target
-from flask_babel import format_datetime
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import and_, func, literal_column, or_, select
@@ -95,29 +94,39 @@ ONGLETS: dict[str, tuple[str, DemandeState | None]] = {
 }
 ONGLET_PAR_DEFAUT = "a_traiter"
 
-MOTIFS_REJET: tuple[tuple[str, str], ...] = (
+# (code, the option's short label, the sentence mailed to the requester)
+MOTIFS_REJET: tuple[tuple[str, str, str], ...] = (
     (
         "siret_inconnu",
+        "SIRET absent du répertoire SIRENE",
         "Le SIRET indiqué ne correspond à aucun établissement du répertoire SIRENE.",
     ),
-    ("etablissement_ferme", "L'établissement est fermé selon le répertoire SIRENE."),
+    (
+        "etablissement_ferme",
+        "Établissement fermé",
+        "L'établissement est fermé selon le répertoire SIRENE.",
+    ),
     (
         "informations_discordantes",
+        "Dénomination ou adresse différente du répertoire",
         "La dénomination ou l'adresse indiquée ne correspond pas à celle de l'établissement "
         "dans le répertoire SIRENE.",
     ),
     (
         "contact_invalide",
+        "Adresse électronique du contact invalide",
         "L'adresse électronique de la personne à contacter n'est pas valide ou n'appartient "
         "pas à une personne de l'établissement.",
     ),
     (
         "doublon",
+        "Compte déjà existant pour cet établissement",
         "Un compte existe déjà pour cet établissement : demandez à son référent de vous "
         "ajouter comme utilisateur.",
     ),
-    ("autre", "Autre motif (à préciser ci-dessous)"),
+    ("autre", "Autre motif (à préciser ci-dessous)", ""),
 )
+TEXTES_MOTIFS = {code: texte for code, _, texte in MOTIFS_REJET}
 MOTIF_AUTRE = "autre"
 
 OPERATIONS: dict[str, str] = {
@@ -134,8 +143,10 @@ def _pluriel(nombre: int, singulier: str, pluriel: str) -> str:
     return f"{nombre} {singulier if nombre == 1 else pluriel}"
 
 
-def _date(valeur: datetime | None) -> str:
-    return format_datetime(valeur, "dd/MM/yyyy HH:mm") if valeur else "—"
+def _date(valeur: datetime | None, vide: str = "—") -> str:
+    """« 23/11/2026 17:05 », Paris time (``strftime``: Babel's ``format_datetime`` costs
+    ≈ 0.1 ms a call, which a 50,000-row export pays 100,000 times)."""
+    return valeur.astimezone(PARIS).strftime("%d/%m/%Y %H:%M") if valeur else vide
 
 
 def _age(valeur: datetime, maintenant: datetime | None = None) -> str:
@@ -409,7 +420,10 @@ def liberer_demande(demande_id: int, agent: Agent) -> bool:
 class FormulaireRejet(FlaskForm):
     motif = SelectField(
         "Motif du rejet",
-        choices=[SelectChoice(c, t) for c, t in (("", "Choisissez un motif"), *MOTIFS_REJET)],
+        choices=[
+            SelectChoice("", "Choisissez un motif"),
+            *(SelectChoice(code, libelle) for code, libelle, _ in MOTIFS_REJET),
+        ],
         validate_choice=False,  # checked below, with our message
     )
     precisions = TextAreaField(
@@ -419,7 +433,7 @@ class FormulaireRejet(FlaskForm):
     )
 
     def validate_motif(self, champ) -> None:
-        if champ.data not in dict(MOTIFS_REJET):
+        if champ.data not in TEXTES_MOTIFS:
             raise ValidationError("Choisissez le motif du rejet : il est envoyé au demandeur.")
 
     def validate_precisions(self, champ) -> None:
@@ -431,7 +445,7 @@ class FormulaireRejet(FlaskForm):
         precisions = (self.precisions.data or "").strip()
         if self.motif.data == MOTIF_AUTRE:
             return precisions
-        texte = dict(MOTIFS_REJET)[self.motif.data]
+        texte = TEXTES_MOTIFS[self.motif.data]
         return f"{texte}\n\nPrécisions : {precisions}" if precisions else texte
 
 
@@ -672,8 +686,7 @@ def _e_telephone(view, context, model, name):
 
 
 def _e_date(view, context, model, name):
-    valeur = getattr(model, name)
-    return format_datetime(valeur, "dd/MM/yyyy HH:mm") if valeur else ""
+    return _date(getattr(model, name), "")
 
 
 # --- the view ---------------------------------------------------------------------------------
@@ -854,22 +867,6 @@ class VueDemandes(ExportSur, VueModeleAgent):
         if execute:
             query = query.all()
         return count, query
-
-    # -- export: streamed, row by row ----------------------------------------------------------
-
-    def _export_data(self):
-        view_args = self._get_list_extra_args()
-        colonne = self._get_column_by_idx(view_args.sort)
-        _, requete = self.get_list(
-            0,
-            colonne[0] if colonne is not None else None,
-            view_args.sort_desc,
-            view_args.search,
-            view_args.filters,
-            execute=False,
-            page_size=self.export_max_rows,
-        )
-        return None, requete.yield_per(500)
 
     # -- one request ---------------------------------------------------------------------------
 

@@ -483,6 +483,7 @@ def test_the_detail_shows_the_form_labels_and_the_sirene_differences(app, asp):
         "Historique",
         "Dépôt de la demande",
         "Motif du rejet",
+        "Établissement fermé",  # a standard reason's short label
         "Je prends",
         "Valider la demande",
         "Rejeter la demande",
@@ -1030,3 +1031,29 @@ def test_an_agent_works_the_queue_in_chromium(serveur, navigateur):  # noqa: F81
 
 def capture(onglet, nom: str) -> None:
     onglet.screenshot(path=str(ARTEFACTS / f"backoffice-demandes-{nom}.png"), full_page=True)
+
+
+def test_xlsx_text_cells_are_never_formulas_even_unneutralised():
+    from openpyxl import Workbook
+
+    from backoffice.exports import _cellule
+
+    classeur = Workbook(write_only=True)
+    feuille = classeur.create_sheet("Essai")
+    feuille.append([_cellule(feuille, v) for v in ("=1+1", None, "", "a\x00b\x07c", 12)])
+    tampon = io.BytesIO()
+    classeur.save(tampon)
+    lu = openpyxl.load_workbook(io.BytesIO(tampon.getvalue())).active
+    (ligne,) = lu.iter_rows()
+    assert [c.value for c in ligne] == ["=1+1", None, None, "abc", 12]  # XML-forbidden: dropped
+    assert ligne[0].data_type == "s"  # text, not a formula
+
+
+def test_exports_are_capped_per_format(app, asp, trois, monkeypatch):
+    monkeypatch.setattr(vue.VueDemandes, "export_max_rows", 2)
+    monkeypatch.setattr(vue.VueDemandes, "export_max_lignes_xlsx", 1)
+    assert len(lire_export(asp.get(BASE + "export/csv/"), "csv")) == 1 + 2
+    assert len(lire_export(asp.get(BASE + "export/xlsx/"), "xlsx")) == 1 + 1
+    page = _page(asp.get(BASE))
+    assert "Exporter en CSV, 2 lignes au plus" in page
+    assert "Exporter en XLSX (Excel), 1 lignes au plus" in page
