@@ -11,9 +11,14 @@ from models.types import JsonDocument, UtcDateTime, utcnow
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_event"
+    # The journal (backoffice/vues/journal.py, newest first; migration 0010): one index per
+    # filter. An object's history gives its id, and its type too except in a hand-made URL,
+    # so the id leads; acteur and opération lead their own index with the date behind, so the
+    # filtered list reads in order; occurred_at serves the date range and the plain list.
     __table_args__ = (
-        Index("ix_audit_event_object", "object_type", "object_id"),
+        Index("ix_audit_event_object", "object_id", "object_type"),
         Index("ix_audit_event_operation_occurred", "operation", "occurred_at"),
+        Index("ix_audit_event_actor_occurred", "actor", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

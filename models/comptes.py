@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from extensions import db
@@ -41,6 +41,27 @@ def departement_of(code_postal: str) -> str:
 
 class Etablissement(db.Model):
     __tablename__ = "etablissement"
+    # The back-office list (backoffice/vues/etablissements.py; migration 0010): one index per
+    # search, filter and sort it offers. The unique index of ``siret`` serves equality and the
+    # sort; a start of SIRET (``LIKE '123%'``) needs ``text_pattern_ops`` unless the database's
+    # collation is "C". Words of the dénomination (``denomination ILIKE '%mot%'``): trigram GIN
+    # on PostgreSQL. SQLite gets plain indexes in their place (it has no such search index).
+    __table_args__ = (
+        Index(
+            "ix_etablissement_siret_prefixe",
+            "siret",
+            postgresql_ops={"siret": "text_pattern_ops"},
+        ),
+        Index(
+            "ix_etablissement_denomination_trgm",
+            "denomination",
+            postgresql_using="gin",
+            postgresql_ops={"denomination": "gin_trgm_ops"},
+        ),
+        Index("ix_etablissement_denomination", "denomination"),  # sorted by dénomination
+        # The list's order (newest first, id breaking ties) and its « Créé » filters.
+        Index("ix_etablissement_created", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     siret: Mapped[str] = mapped_column(String(14), unique=True)
@@ -65,6 +86,37 @@ class Utilisateur(UserMixin, db.Model):
     """An ASP identity: one identifiant and password for every establishment it serves."""
 
     __tablename__ = "utilisateur"
+    # The back-office list (backoffice/vues/utilisateurs.py; migration 0010): each word searched
+    # is a start of the identifiant (as stored, lower case) or of ``lower(nom|prenom|courriel)``;
+    # ``text_pattern_ops`` lets ``LIKE 'abc%'`` use them whatever the collation (and the
+    # courriel's serves ``lower(courriel) = ...`` of « identifiant oublié »). The unique index
+    # of ``identifiant`` and ``ix_utilisateur_nom`` serve the sorts; (created_at, id) the list's
+    # order (newest first) and the date filters; (actif, created_at) the « Active » filter.
+    __table_args__ = (
+        Index(
+            "ix_utilisateur_identifiant_prefixe",
+            "identifiant",
+            postgresql_ops={"identifiant": "text_pattern_ops"},
+        ),
+        Index(
+            "ix_utilisateur_nom_prefixe",
+            func.lower(text("nom")).label("nom_lower"),
+            postgresql_ops={"nom_lower": "text_pattern_ops"},
+        ),
+        Index(
+            "ix_utilisateur_prenom_prefixe",
+            func.lower(text("prenom")).label("prenom_lower"),
+            postgresql_ops={"prenom_lower": "text_pattern_ops"},
+        ),
+        Index(
+            "ix_utilisateur_courriel_prefixe",
+            func.lower(text("courriel")).label("courriel_lower"),
+            postgresql_ops={"courriel_lower": "text_pattern_ops"},
+        ),
+        Index("ix_utilisateur_nom", "nom"),
+        Index("ix_utilisateur_actif_created", "actif", "created_at"),
+        Index("ix_utilisateur_created", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     identifiant: Mapped[str] = mapped_column(String(20), unique=True)
@@ -107,13 +159,20 @@ class Role(enum.StrEnum):
 class Habilitation(db.Model):
     __tablename__ = "habilitation"
     __table_args__ = (
+        # Also the index of ``utilisateur_id`` alone (its leading column).
         UniqueConstraint(
             "utilisateur_id", "etablissement_id", name="uq_habilitation_utilisateur_etablissement"
         ),
+        # The back-office list (backoffice/vues/habilitations.py; migration 0010): its order
+        # (newest first) and date filters; the « Rôle » and « Active » filters in that order,
+        # and their sorts.
+        Index("ix_habilitation_created", "created_at", "id"),
+        Index("ix_habilitation_role_created", "role", "created_at"),
+        Index("ix_habilitation_actif_created", "actif", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    utilisateur_id: Mapped[int] = mapped_column(ForeignKey("utilisateur.id"), index=True)
+    utilisateur_id: Mapped[int] = mapped_column(ForeignKey("utilisateur.id"))
     etablissement_id: Mapped[int] = mapped_column(ForeignKey("etablissement.id"), index=True)
     role: Mapped[Role] = mapped_column(_enum(Role, "habilitation_role"))
     actif: Mapped[bool] = mapped_column(default=True)
@@ -171,7 +230,8 @@ class DemandeCompte(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     siret: Mapped[str] = mapped_column(String(14), index=True)
-    departement: Mapped[str] = mapped_column(String(3), index=True)
+    # No index of its own: ix_demande_compte_departement_state_created leads with it.
+    departement: Mapped[str] = mapped_column(String(3))
     state: Mapped[DemandeState] = mapped_column(
         _enum(DemandeState, "demande_compte_state"), default=DemandeState.A_TRAITER
     )

@@ -19,7 +19,7 @@ from flask_admin.actions import action
 from flask_admin.model.template import BaseListRowAction
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from backoffice.vues.etablissements import (
@@ -140,7 +140,6 @@ class VueHabilitations(VueComptes):
         "created_at": lambda v, c, m, n: date_heure(m.created_at) or "—",
     }
     column_sortable_list = ("role", "actif")
-    column_default_sort = ("id", True)
     # Flask-Admin needs a list to offer the search box; ``condition_recherche`` does the work.
     column_searchable_list = ("utilisateur_id", "etablissement_id")
     texte_recherche = "SIRET (ou son début), identifiant ou nom (début)"
@@ -203,7 +202,7 @@ class VueHabilitations(VueComptes):
                 _sur_utilisateurs(
                     or_(
                         Utilisateur.identifiant.startswith(mot.lower(), autoescape=True),
-                        Utilisateur.nom.istartswith(mot, autoescape=True),
+                        func.lower(Utilisateur.nom).startswith(mot.lower(), autoescape=True),
                     )
                 )
             )

@@ -108,7 +108,6 @@ class VueUtilisateurs(VueComptes):
         "created_at": lambda v, c, m, n: date_heure(m.created_at) or "—",
     }
     column_sortable_list = ("identifiant", "nom")
-    column_default_sort = ("id", True)
     column_searchable_list = ("identifiant", "nom", "courriel")
     texte_recherche = "Identifiant, nom ou courriel (début)"
     column_filters = (
@@ -144,9 +143,11 @@ class VueUtilisateurs(VueComptes):
         conditions = [
             or_(
                 Utilisateur.identifiant.startswith(mot.lower(), autoescape=True),
-                Utilisateur.nom.istartswith(mot, autoescape=True),
-                Utilisateur.prenom.istartswith(mot, autoescape=True),
-                Utilisateur.courriel.istartswith(mot, autoescape=True),
+                # lower(...) LIKE 'mot%': the indexes of migration 0010 (PostgreSQL's ILIKE,
+                # which istartswith() would send, has no B-tree index).
+                func.lower(Utilisateur.nom).startswith(mot.lower(), autoescape=True),
+                func.lower(Utilisateur.prenom).startswith(mot.lower(), autoescape=True),
+                func.lower(Utilisateur.courriel).startswith(mot.lower(), autoescape=True),
             )
             for mot in mots(terme)
         ]
