@@ -6,7 +6,9 @@
   role check; a view outside them stops the start-up.
 - ``vues/``: the views (``init_admin``), the dashboard and its tiles.
 - ``agents.py``, ``totp.py``: operations on agents and their second factor;
-  ``agents_cli.py``: ``flask agents create|list|deactivate``.
+  ``agents_cli.py``: ``flask agents create|list|deactivate|reset-2fa|password``;
+  ``vues/mon_compte.py``: the agent's own password.
+- ``erreurs.py``: the French error pages, for every URL under the prefix.
 
 Content-Security-Policy: the back-office runs under the application's policy, unchanged
 (``security.py``: scripts from 'self' or with the request's nonce, styles from 'self', no

@@ -1,5 +1,6 @@
 """Operations on agents: create, deactivate, check a password, check a second factor, confirm
-the enrolment, sign out. Each state change writes its journal row and commits once.
+the enrolment, sign out, reset the second factor, change the password. Each state change
+writes its journal row and commits once.
 
 Every refusal of a sign-in step is the same for the caller (unknown address, wrong password,
 deactivated agent; wrong, replayed or used code), and costs the same time for the first step:
@@ -306,3 +307,78 @@ def deconnecter(agent: Agent) -> None:
     agent.jeton_session = secrets.token_hex(16)
     journaliser(acteur(agent), "agent.deconnexion", "agent", agent.id)
     db.session.commit()
+
+
+# --- second factor reset and password change ---------------------------------------------------
+
+
+def reinitialiser_second_facteur(email: str, *, acteur: Acteur) -> AgentCree:
+    """Give the agent a new TOTP secret and 10 new recovery codes (the old ones stop working),
+    mark it not enrolled and end its sessions: its next sign-in goes through the enrolment page
+    again (QR code of the new secret). Returns the new enrolment URI and codes, in clear, once.
+
+    :raise AgentInvalide: unknown address.
+    """
+    begin_write()
+    agent = par_email(email)
+    if agent is None:
+        db.session.rollback()
+        raise AgentInvalide([f"Aucun agent n'a l'adresse {normaliser_email(email)}."])
+    avant = "enrole" if agent.enrole else "non_enrole"
+    secret = totp.nouveau_secret()
+    codes = totp.nouveaux_codes_secours()
+    agent.totp_secret_chiffre = totp.chiffrer(secret)
+    agent.totp_enrolled_at = None
+    agent.totp_dernier_pas = None
+    agent.codes_secours = [
+        AgentCodeSecours(code_hash=totp.empreinte_code_secours(code)) for code in codes
+    ]  # delete-orphan: the former codes are deleted
+    agent.jeton_session = secrets.token_hex(16)
+    journaliser(
+        acteur,
+        "agent.reinitialisation_2fa",
+        "agent",
+        agent.id,
+        state_from=avant,
+        state_to="non_enrole",
+        details={"codes_secours": len(codes), "sessions_fermees": True},
+    )
+    db.session.commit()
+    return AgentCree(agent, totp.uri_enrolement(secret, agent.email), codes)
+
+
+def changer_mot_de_passe(
+    agent: Agent, nouveau: str, *, acteur: Acteur, actuel: str | None = None
+) -> Agent:
+    """Set the agent's password (argon2id, staff parameters) and end all its sessions.
+
+    ``actuel``: the current password, required when the agent changes its own (« Mon
+    compte »); the CLI of an administrator passes None.
+
+    :raise AgentInvalide: wrong current password, refused new password (same policy as at
+        creation: 16 characters at least, nothing personal, not on the blocklist).
+    """
+    if actuel is not None:
+        ok, _ = motdepasse.verify_secret(agent.password_hash, actuel or "", staff=True)
+        if not ok:
+            log.warning("backoffice: password change refused (current password) for %s", agent.id)
+            raise AgentInvalide(["Le mot de passe actuel est incorrect."])
+    erreurs = motdepasse.check_password(
+        nouveau, courriel=agent.email, nom=agent.nom, prenom=agent.prenom, staff=True
+    )
+    if not erreurs and actuel is not None and nouveau == actuel:
+        erreurs.append("Le nouveau mot de passe doit être différent du mot de passe actuel.")
+    if erreurs:
+        raise AgentInvalide(erreurs)
+    begin_write()
+    agent.password_hash = motdepasse.hash_secret(nouveau, staff=True)
+    agent.jeton_session = secrets.token_hex(16)
+    journaliser(
+        acteur,
+        "agent.mot_de_passe",
+        "agent",
+        agent.id,
+        details={"par": "agent" if actuel is not None else "cli", "sessions_fermees": True},
+    )
+    db.session.commit()
+    return agent

@@ -1,8 +1,16 @@
-"""``flask agents``: create, list and deactivate back-office agents.
+"""``flask agents``: create, list and deactivate back-office agents, reset their second factor,
+set their password.
 
 ``flask agents create EMAIL --role administrateur|asp|ud [--departements 44,75] [--nom X
 --prenom Y]`` reads the password on standard input (one line; asked twice, hidden, on a
 terminal), prints the ``otpauth://`` enrolment URI and the 10 recovery codes, once.
+
+``flask agents reset-2fa EMAIL`` (a lost phone): a new TOTP secret and 10 new recovery codes,
+the old ones dead, every session ended; prints the new URI and codes like ``create``, and the
+agent's next sign-in goes through the enrolment page (QR code) again.
+
+``flask agents password EMAIL`` reads a new password on standard input (same policy as
+``create``) and ends the agent's sessions. An agent changes its own on « Mon compte ».
 """
 
 from __future__ import annotations
@@ -20,7 +28,11 @@ from workflows.journal import Acteur
 
 CLI = Acteur("systeme", "cli")
 
-group = AppGroup("agents", help="Agents du back-office : création, liste, désactivation.")
+group = AppGroup(
+    "agents",
+    help="Agents du back-office : création, liste, désactivation, double authentification, "
+    "mot de passe.",
+)
 
 
 def _echouer(messages: list[str]) -> None:
@@ -69,9 +81,13 @@ def create(email: str, role: str, departements: str, nom: str, prenom: str) -> N
         _echouer(["Agent non créé :", *(f"- {message}" for message in exc.messages)])
     agent = cree.agent
     click.echo(f"Agent créé : {agent.email} ({agent.role.label}).")
+    _afficher_enrolement(cree)
+
+
+def _afficher_enrolement(cree: agents.AgentCree) -> None:
     click.echo(
         "Double authentification : ouvrez cette adresse dans une application d'authentification "
-        "(ou scannez le QR code affiché à la première connexion) :"
+        "(ou scannez le QR code affiché à sa prochaine connexion) :"
     )
     click.echo(cree.uri_enrolement)
     click.echo(
@@ -124,6 +140,42 @@ def deactivate(email: str) -> None:
     except agents.AgentInvalide as exc:
         _echouer(exc.messages)
     click.echo(f"Agent désactivé : {agent.email} (ses sessions sont fermées).")
+
+
+@group.command("reset-2fa")
+@click.argument("email")
+def reset_2fa(email: str) -> None:
+    """Réinitialiser la double authentification d'un agent (téléphone perdu)."""
+    try:
+        cree = agents.reinitialiser_second_facteur(email, acteur=CLI)
+    except agents.AgentInvalide as exc:
+        _echouer(exc.messages)
+    agent = cree.agent
+    click.echo(
+        f"Double authentification réinitialisée : {agent.email}. L'ancienne clé et les anciens "
+        "codes de secours ne fonctionnent plus ; ses sessions sont fermées. À sa prochaine "
+        "connexion, l'agent enrôlera de nouveau son application (QR code)."
+    )
+    if not agent.actif:
+        click.echo("Attention : cet agent est désactivé.")
+    _afficher_enrolement(cree)
+
+
+@group.command("password")
+@click.argument("email")
+def password(email: str) -> None:
+    """Changer le mot de passe d'un agent ; il est lu sur l'entrée standard."""
+    agent = agents.par_email(email)
+    if agent is None:
+        _echouer([f"Aucun agent n'a l'adresse {agents.normaliser_email(email)}."])
+    mot_de_passe = _lire_mot_de_passe().removesuffix("\r")
+    if not mot_de_passe:
+        _echouer(["Aucun mot de passe lu sur l'entrée standard."])
+    try:
+        agents.changer_mot_de_passe(agent, mot_de_passe, acteur=CLI)
+    except agents.AgentInvalide as exc:
+        _echouer(["Mot de passe non changé :", *(f"- {message}" for message in exc.messages)])
+    click.echo(f"Mot de passe changé : {agent.email} (ses sessions sont fermées).")
 
 
 def init_app(app) -> None:

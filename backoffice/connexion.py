@@ -28,6 +28,9 @@ bp = Blueprint(
     static_url_path="/ressources",
 )
 erreurs.brancher(bp)
+# Unknown URLs under /backoffice (no blueprint) get the back-office error page too; registered
+# with this blueprint, after the public side's application-wide handlers.
+bp.record_once(lambda etat: erreurs.brancher_application(etat.app))
 
 PAR_ADRESSE = "20 per minute"
 PAR_COMPTE = "5 per 15 minutes"

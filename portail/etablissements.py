@@ -137,13 +137,27 @@ def modifier(siret: str):
     )
 
 
-def _page_modifier(definition, form, etablissement, summary=None):
+def _page_formulaire(definition, form, etablissement, summary=None, *, titre: str, endpoint: str):
+    """The page of one of the establishment's forms; ``titre`` names it in the breadcrumb."""
     return render_template(
-        "etablissements/modifier.html",
+        "etablissements/formulaire.html",
         definition=definition,
         form=form,
         summary=summary,
         etablissement=etablissement,
+        titre=titre,
+        action=url_for(endpoint, siret=etablissement.siret),
+    )
+
+
+def _page_modifier(definition, form, etablissement, summary=None):
+    return _page_formulaire(
+        definition,
+        form,
+        etablissement,
+        summary,
+        titre="Modifier les informations",
+        endpoint="etablissements.modifier",
     )
 
 
@@ -230,12 +244,13 @@ def ajouter(siret: str):
 
 
 def _page_ajouter(definition, form, etablissement, summary=None):
-    return render_template(
-        "etablissements/ajouter.html",
-        definition=definition,
-        form=form,
-        summary=summary,
-        etablissement=etablissement,
+    return _page_formulaire(
+        definition,
+        form,
+        etablissement,
+        summary,
+        titre="Ajouter un utilisateur",
+        endpoint="etablissements.ajouter",
     )
 
 

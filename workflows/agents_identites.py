@@ -90,8 +90,8 @@ def etablissement_de_reference(
 def renvoyer_identifiant(
     utilisateur_id: int, acteur: Acteur, *, departements: list[str] | None = None
 ) -> Etablissement:
-    """Mail the identity its identifiant again (the ``identifiant`` mail, which names one of
-    its establishments: see ``etablissement_de_reference``).
+    """Mail the identity its identifiant again (the ``identifiant_rappel`` mail, from the ASP,
+    which names one of its establishments: see ``etablissement_de_reference``).
 
     :return: the establishment named in the mail.
     :raise IdentiteIntrouvable, IdentiteInactive; CompteError: no active habilitation (within
@@ -117,7 +117,7 @@ def renvoyer_identifiant(
     # No idempotency key: the first mail's key ("identifiant-<id>") would make this a no-op.
     outbox.notifier(
         utilisateur.courriel,
-        "identifiant",
+        "identifiant_rappel",
         {
             **_personne(utilisateur),
             "identifiant": utilisateur.identifiant,
@@ -130,8 +130,8 @@ def renvoyer_identifiant(
 
 
 def envoyer_lien_mot_de_passe(utilisateur_id: int, acteur: Acteur) -> datetime:
-    """Mail the identity a new single-use link to choose its password (the ``mot_de_passe``
-    mail, valid 72 h). Its earlier unused links stop working: only the latest one is valid.
+    """Mail the identity a new single-use link to choose its password (the
+    ``mot_de_passe_nouveau_lien`` mail, from the ASP, valid 72 h). Its earlier unused links stop working: only the latest one is valid.
 
     :return: the link's expiry. :raise IdentiteIntrouvable, IdentiteInactive.
     """
@@ -160,7 +160,7 @@ def envoyer_lien_mot_de_passe(utilisateur_id: int, acteur: Acteur) -> datetime:
     )
     outbox.notifier(
         utilisateur.courriel,
-        "mot_de_passe",
+        "mot_de_passe_nouveau_lien",
         {**_personne(utilisateur), "lien": lien, "expiration": expiration.isoformat()},
     )
     outbox.commit()

@@ -238,10 +238,12 @@ def changer_referent(
         },
     )
     lieu = {"siret": etablissement.siret, "denomination": etablissement.denomination}
+    # Done by an agent (no ``par``): the mails say the administration did it.
+    suffixe = "change" if par is not None else "reaffecte"
     if ancienne is not None:
         outbox.notifier(
             ancienne.utilisateur.courriel,
-            "referent_change_ancien",
+            f"referent_{suffixe}_ancien",
             {
                 "nom": ancienne.utilisateur.nom,
                 "prenom": ancienne.utilisateur.prenom,
@@ -251,7 +253,7 @@ def changer_referent(
         )
     outbox.notifier(
         nouvelle.utilisateur.courriel,
-        "referent_change_nouveau",
+        f"referent_{suffixe}_nouveau",
         {"nom": nouvelle.utilisateur.nom, "prenom": nouvelle.utilisateur.prenom, **lieu},
     )
     outbox.commit()

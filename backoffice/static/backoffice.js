@@ -35,4 +35,11 @@
       event.preventDefault();
     }
   }, true);
+
+  // Flask-Admin's row checkboxes are named only by their title: give them an accessible name.
+  document.querySelectorAll("input.action-checkbox, input.action-rowtoggle").forEach(function (c) {
+    if (!c.getAttribute("aria-label") && c.title) {
+      c.setAttribute("aria-label", c.title);
+    }
+  });
 })();

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import pyotp
 from sqlalchemy import select
 
 from backoffice import totp
@@ -141,3 +142,114 @@ def test_deactivate_ends_the_sessions_and_is_journaled(app):
     assert again.exit_code == unknown.exit_code == 1
     assert "déjà désactivé" in again.output
     assert "Aucun agent" in unknown.output
+
+
+# -- reset-2fa and password ---------------------------------------------------------------------
+
+
+def test_reset_2fa_gives_a_new_secret_and_codes_ends_the_sessions_and_sends_back_to_enrolment(
+    app,
+):
+    from tests.backoffice.conftest import code, connecter, mot_de_passe
+
+    ancien = creer(app)
+    client = app.test_client()
+    connecter(client, ancien)
+    assert client.get("/backoffice/").status_code == 200
+    with app.app_context():
+        jeton = db.session.scalars(select(Agent)).one().jeton_session
+
+    result = app.test_cli_runner().invoke(args=["agents", "reset-2fa", ADMIN.upper()])
+    assert result.exit_code == 0, result.output
+    assert "Double authentification réinitialisée" in result.output
+    uri = next(line for line in result.output.splitlines() if line.startswith("otpauth://"))
+    secret = parse_qs(urlsplit(uri).query)["secret"][0]
+    codes = [ligne.strip() for ligne in result.output.splitlines() if ligne.startswith("  ")]
+    assert secret != ancien.secret and len(codes) == 10 and not set(codes) & set(ancien.codes)
+    with app.app_context():
+        agent = db.session.scalars(select(Agent)).one()
+        assert not agent.enrole and agent.totp_dernier_pas is None
+        assert agent.jeton_session != jeton
+        assert totp.dechiffrer(agent.totp_secret_chiffre) == secret
+        stored = {row.code_hash for row in db.session.scalars(select(AgentCodeSecours))}
+        assert stored == {totp.empreinte_code_secours(c) for c in codes}
+        event = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.operation == "agent.reinitialisation_2fa")
+        ).one()
+        assert (event.actor, event.state_from, event.state_to) == ("cli", "enrole", "non_enrole")
+        assert secret not in str(event.details)
+
+    # The open session is dead: the dashboard sends to the sign-in page.
+    assert client.get("/backoffice/").status_code == 302
+    # The next sign-in goes through the enrolment page, with the new secret's QR code.
+    reponse = mot_de_passe(client)
+    assert reponse.headers["Location"].endswith("/backoffice/enrolement")
+    assert "figure" in client.get("/backoffice/enrolement").get_data(as_text=True)
+    # Enrolling the new secret signs in.
+    assert (
+        client.post("/backoffice/enrolement", data={"code": pyotp.TOTP(secret).now()}).status_code
+        == 303
+    )
+    assert client.get("/backoffice/").status_code == 200
+    # Next time, an old recovery code opens nothing; a new one does.
+    autre = app.test_client()
+    mot_de_passe(autre)
+    assert code(autre, ancien.codes[0]).status_code == 422
+    assert code(autre, codes[0]).status_code == 303
+
+
+def test_reset_2fa_of_an_unknown_address_fails(app):
+    result = app.test_cli_runner().invoke(args=["agents", "reset-2fa", "personne@asp.localhost"])
+    assert result.exit_code == 1
+    assert "Aucun agent" in result.output
+
+
+NOUVELLE = "une toute autre phrase de passe"
+
+
+def test_password_reads_the_new_password_on_stdin_ends_the_sessions_and_is_journaled(app):
+    from tests.backoffice.conftest import connecter, mot_de_passe
+
+    agent = creer(app)
+    client = app.test_client()
+    connecter(client, agent)
+    with app.app_context():
+        avant = db.session.scalars(select(Agent)).one()
+        ancien_hash, jeton = avant.password_hash, avant.jeton_session
+
+    result = _invoke(app, "password", ADMIN, phrase=NOUVELLE)
+    assert result.exit_code == 0, result.output
+    assert "Mot de passe changé" in result.output and NOUVELLE not in result.output
+    with app.app_context():
+        apres = db.session.scalars(select(Agent)).one()
+        assert apres.password_hash != ancien_hash
+        assert apres.password_hash.startswith("$argon2id$")
+        assert apres.jeton_session != jeton
+        event = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.operation == "agent.mot_de_passe")
+        ).one()
+        assert event.actor == "cli" and NOUVELLE not in str(event.details)
+    assert client.get("/backoffice/").status_code == 302  # the session ended
+    autre = app.test_client()
+    assert mot_de_passe(autre).status_code == 422
+    assert mot_de_passe(autre, phrase=NOUVELLE).status_code == 303
+
+
+def test_password_follows_the_creation_policy(app):
+    creer(app)
+    with app.app_context():
+        ancien_hash = db.session.scalars(select(Agent)).one().password_hash
+    court = _invoke(app, "password", ADMIN, phrase="quinze caracter")
+    personnel = _invoke(app, "password", ADMIN, phrase="claire.martin@asp.localhost")
+    vide = _invoke(app, "password", ADMIN, phrase="")
+    inconnu = _invoke(app, "password", "personne@asp.localhost", phrase=NOUVELLE)
+    assert court.exit_code == personnel.exit_code == vide.exit_code == inconnu.exit_code == 1
+    assert "au moins 16 caractères" in court.output
+    assert "Mot de passe non changé" in personnel.output
+    assert "Aucun mot de passe" in vide.output
+    assert "Aucun agent" in inconnu.output
+    with app.app_context():
+        assert db.session.scalars(select(Agent)).one().password_hash == ancien_hash
+        assert not db.session.scalars(
+            select(AuditEvent).where(AuditEvent.operation == "agent.mot_de_passe")
+        ).all()

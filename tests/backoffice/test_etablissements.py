@@ -573,8 +573,8 @@ def test_every_role_reassigns_the_referent_to_a_user_of_the_establishment(
     assert journal(app, "changer_referent") == [
         ("agent", email, "etablissement", str(monde["a"]), "mgerard", "pdurand")
     ]
-    assert mails(app, "mgerard@exemple.fr") == ["referent_change_ancien"]
-    assert mails(app, "pdurand@exemple.fr") == ["referent_change_nouveau"]
+    assert mails(app, "mgerard@exemple.fr") == ["referent_reaffecte_ancien"]
+    assert mails(app, "pdurand@exemple.fr") == ["referent_reaffecte_nouveau"]
     texte = page(client.get(reponse.headers["Location"]))
     assert "Paul DURAND est désormais la personne référente" in texte
     historique = texte.split('id="titre-historique"')[1]
@@ -625,9 +625,9 @@ def test_every_role_reassigns_the_referent_to_a_new_person(app, monde, role, ema
         "identifiant",
         "mot_de_passe",
         "utilisateur_ajoute",
-        "referent_change_nouveau",
+        "referent_reaffecte_nouveau",
     ]
-    assert mails(app, "mgerard@exemple.fr") == ["referent_change_ancien"]
+    assert mails(app, "mgerard@exemple.fr") == ["referent_reaffecte_ancien"]
     assert journal(app, "changer_referent") == [
         ("agent", email, "etablissement", str(monde["a"]), "mgerard", identifiant)
     ]

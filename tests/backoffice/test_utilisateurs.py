@@ -210,7 +210,7 @@ def test_every_role_resends_the_identifiant(app, monde, role, email, departement
     reponse = client.post(f"/backoffice/utilisateurs/{monde['paul']}/identifiant")
     assert reponse.status_code == 303
     assert reponse.headers["Location"].endswith(f"/backoffice/utilisateurs/{monde['paul']}/")
-    assert mails(app, "pdurand@exemple.fr") == ["identifiant"]
+    assert mails(app, "pdurand@exemple.fr") == ["identifiant_rappel"]
     assert journal(app, "renvoyer_identifiant") == [
         ("agent", email, "utilisateur", str(monde["paul"]), None, None)
     ]
@@ -234,7 +234,7 @@ def test_every_role_sends_a_new_password_link(app, monde, role, email, departeme
     client = client_de(app, role, email, departements)
     reponse = client.post(f"/backoffice/utilisateurs/{monde['paul']}/lien-mot-de-passe")
     assert reponse.status_code == 303
-    assert mails(app, "pdurand@exemple.fr") == ["mot_de_passe"]
+    assert mails(app, "pdurand@exemple.fr") == ["mot_de_passe_nouveau_lien"]
     assert journal(app, "envoyer_lien_mot_de_passe") == [
         ("agent", email, "utilisateur", str(monde["paul"]), None, None)
     ]
@@ -388,7 +388,7 @@ def test_every_post_needs_the_csrf_token(make_app):
             f"/backoffice/utilisateurs/{paul}/{action}", data={"csrf_token": jeton}
         )
         assert reponse.status_code == 303, action
-    assert mails(app, "pdurand@exemple.fr") == ["identifiant"]
+    assert mails(app, "pdurand@exemple.fr") == ["identifiant_rappel"]
     assert etat(app, paul)[0] is False
 
 

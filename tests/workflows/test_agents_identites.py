@@ -83,7 +83,7 @@ def test_the_identifiant_is_resent_naming_the_establishment_of_the_referent(mond
     etablissement = agents_identites.renvoyer_identifiant(mathilde.id, AGENT)
     assert etablissement.id == monde["a"].id
     ((template, context),) = mails(mathilde.courriel)
-    assert template == "identifiant"
+    assert template == "identifiant_rappel"  # from the ASP, not the first mail
     assert context["identifiant"] == "mgerard"
     assert context["siret"] == monde["a"].siret
     (event,) = journal("renvoyer_identifiant")
@@ -95,7 +95,7 @@ def test_the_identifiant_is_resent_naming_the_establishment_of_the_referent(mond
 def test_a_second_resend_sends_a_second_mail(monde):
     agents_identites.renvoyer_identifiant(monde["mathilde"].id, AGENT)
     agents_identites.renvoyer_identifiant(monde["mathilde"].id, AGENT)
-    assert [t for t, _ in mails(monde["mathilde"].courriel)] == ["identifiant", "identifiant"]
+    assert [t for t, _ in mails(monde["mathilde"].courriel)] == ["identifiant_rappel"] * 2
     assert len(journal("renvoyer_identifiant")) == 2
 
 
@@ -133,7 +133,7 @@ def test_a_new_password_link_is_mailed_and_the_earlier_ones_stop_working(monde):
     db.session.commit()
     expiration = agents_identites.envoyer_lien_mot_de_passe(paul.id, AGENT)
     ((template, context),) = mails(paul.courriel)
-    assert template == "mot_de_passe"
+    assert template == "mot_de_passe_nouveau_lien"
     assert context["lien"].startswith("http") and "/mot-de-passe/" in context["lien"]
     assert context["expiration"] == expiration.isoformat()
     jetons = db.session.scalars(
@@ -289,9 +289,9 @@ def test_a_new_person_becomes_the_referent_with_every_mail_and_journal_row(monde
         "identifiant",
         "mot_de_passe",
         "utilisateur_ajoute",
-        "referent_change_nouveau",
+        "referent_reaffecte_nouveau",
     ]
-    assert [t for t, _ in mails(monde["mathilde"].courriel)] == ["referent_change_ancien"]
+    assert [t for t, _ in mails(monde["mathilde"].courriel)] == ["referent_reaffecte_ancien"]
     (changement,) = journal("changer_referent")
     assert (changement.object_type, changement.object_id) == ("etablissement", str(a.id))
     assert (changement.state_from, changement.state_to) == ("mgerard", nina.identifiant)
