@@ -21,6 +21,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 ## Set everything up and serve http://127.0.0.1:5000 (SQLite, no Redis, demo data).
 run: $(VENV)/.runtime
 	$(FLASK) db upgrade
+	$(FLASK) forms sync
 	$(FLASK) demo load
 	$(FLASK) run --host 127.0.0.1 --port 5000
 

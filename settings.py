@@ -209,6 +209,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Folder of the form definitions. Empty: forms/schemas next to app.py.",
     ),
     Setting(
+        "FORMS_REFRESH_SECONDS",
+        float,
+        2.0,
+        "How often each process checks whether a form version was published (one indexed "
+        "query); a publication is served everywhere within this delay.",
+    ),
+    Setting(
         "UPLOADS_DIR",
         str,
         "",
@@ -225,6 +232,13 @@ SETTINGS: tuple[Setting, ...] = (
         "MAX_CONTENT_LENGTH", int, 25 * 1024 * 1024, "Largest request body accepted (413 beyond)."
     ),
     Setting("MAX_FORM_PARTS", int, 1000, "Most fields accepted in one form post (413 beyond)."),
+    Setting(
+        "BROUILLONS_EXPIRATION_JOURS",
+        int,
+        30,
+        "Days after its last change when the draft of a form in steps is deleted "
+        "(flask formulaires purger-brouillons).",
+    ),
     # Reference data
     Setting(
         "RECHERCHE_ENTREPRISES_URL",

@@ -1,4 +1,4 @@
-"""``flask forms check`` and ``flask forms validate ID FILE.json``."""
+"""``flask forms check|validate|sync|export``: definitions from the command line."""
 
 import json
 import sys
@@ -49,6 +49,33 @@ def validate(form_id, document):
     )
     click.echo(json.dumps(errors, ensure_ascii=False, indent=2))
     sys.exit(1 if errors else 0)
+
+
+@group.command("sync")
+def sync():
+    """Record the files of FORMS_SCHEMAS_DIR as published versions (idempotent)."""
+    from workflows.definitions import synchroniser_fichiers
+
+    rapport = synchroniser_fichiers()
+    for ligne in rapport.lignes:
+        click.echo(ligne)
+    click.echo(f"{rapport.modifies} version(s) enregistrée(s) ou mise(s) à jour.")
+
+
+@group.command("export")
+@click.argument("form_id")
+@click.option("--dir", "folder", default=None, help="Dossier cible (par défaut FORMS_SCHEMAS_DIR).")
+def export(form_id, folder):
+    """Write the served version of FORM_ID back to its file, so that it can be committed."""
+    from workflows.definitions import exporter
+
+    try:
+        path = exporter(form_id, folder or current_app.config["FORMS_SCHEMAS_DIR"])
+    except LookupError:
+        click.echo(f"Formulaire inconnu : {form_id}", err=True)
+        sys.exit(2)
+    version = current_app.extensions["forms"][form_id].version
+    click.echo(f"{form_id} v{version} écrit dans {path}")
 
 
 def init_app(app):

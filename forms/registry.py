@@ -132,6 +132,16 @@ class FormRegistry:
     def standalone(self) -> list[FormDefinition]:
         return [definition for definition in self if definition.standalone]
 
+    def version(self, form_id: str, version: int) -> FormDefinition | None:
+        """The definition of ``form_id`` as it was at ``version`` (None when unknown)."""
+        definition = self.get(form_id)
+        return definition if definition is not None and definition.version == version else None
+
+    def versions(self, form_id: str) -> list[FormDefinition]:
+        """Every known version of ``form_id``, oldest first."""
+        definition = self.get(form_id)
+        return [definition] if definition is not None else []
+
 
 def read_definition(path: Path) -> dict:
     try:

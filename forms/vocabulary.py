@@ -257,10 +257,11 @@ class Checker:
             self.problem((*path, "format"), f"format inconnu : {fmt!r}")
         pattern = node.get("pattern")
         if pattern is not None:
-            try:
-                re.compile(pattern)
-            except (re.error, TypeError) as exc:
-                self.problem((*path, "pattern"), f"expression régulière invalide : {exc}")
+            from forms.garde import probleme_motif  # garde reads Problem from this module
+
+            message = probleme_motif(pattern)
+            if message:
+                self.problem((*path, "pattern"), message)
         spec = node.get("x-file")
         if spec is not None:
             if not isinstance(spec, dict) or set(spec) - {"mime-types", "max-bytes"}:

@@ -10,9 +10,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from mailer import cli, sweeper
+    from mailer import cli, modeles, sweeper
 
     app.cli.add_command(cli.group)
+    modeles.publications(app)  # the per-process cache of published template versions
     if app.config["REDIS_URL"] or app.testing:
         return  # workers sweep (worker.py); tests sweep explicitly
     started = threading.Lock()

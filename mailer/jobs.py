@@ -61,7 +61,9 @@ def claim(notification_id: int) -> bool:
 
 
 def message_for(notification: Notification) -> Message:
-    subject, text, html = render.render(notification.template, notification.context)
+    subject, text, html = render.render(
+        notification.template, notification.context, notification.modele_version_id
+    )
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     message = Message(
         subject, recipients=[notification.recipient], body=text, html=html, sender=sender

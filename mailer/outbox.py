@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 import jobs
 from extensions import db
 from forms import formats
+from mailer import modeles
 from mailer.catalogue import TEMPLATES
 from models.notification import Notification, NotificationState
 
@@ -68,7 +69,12 @@ def notifier(
         if existing is not None:
             return existing
     notification = Notification(
-        recipient=address, template=template, context=context, idempotency_key=idempotency_key
+        recipient=address,
+        template=template,
+        context=context,
+        idempotency_key=idempotency_key,
+        # The version published now: a later publication never changes this mail.
+        modele_version_id=modeles.version_courante(template),
     )
     try:
         with db.session.begin_nested():

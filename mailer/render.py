@@ -66,8 +66,13 @@ def render_subject(template: str, context: dict) -> str:
     )
 
 
-def render(template: str, context: dict) -> tuple[str, str, str]:
-    """(subject, text, html) of ``template`` with ``context``."""
+def render(template: str, context: dict, version_id: int | None = None) -> tuple[str, str, str]:
+    """(subject, text, html) of ``template`` with ``context``: the shipped files, or the
+    version edited in the back-office ``version_id`` (``mailer.modeles``)."""
+    if version_id is not None:
+        from mailer import modeles
+
+        return modeles.rendre_version(version_id, template, context)
     values = _values(context)
     env = environment()
     text = env.get_template(f"mail/{template}.txt").render(values)
@@ -78,6 +83,10 @@ def render(template: str, context: dict) -> tuple[str, str, str]:
 def subject_of(notification) -> str:
     """The subject a notification has (or had), for lists shown to its recipient."""
     try:
+        if notification.modele_version_id is not None:
+            return render(
+                notification.template, notification.context, notification.modele_version_id
+            )[0]
         return render_subject(notification.template, notification.context)
     except Exception:  # the template changed since: show its name rather than fail the page
         return notification.template

@@ -4,6 +4,7 @@
 from models.agents import Agent, AgentCodeSecours, AgentDepartement, RoleAgent  # noqa: F401
 from models.assistance import AssistanceState, DemandeAssistance  # noqa: F401
 from models.audit import AuditEvent  # noqa: F401
+from models.brouillon import BrouillonFormulaire  # noqa: F401
 from models.comptes import (  # noqa: F401
     DemandeCompte,
     DemandeState,
@@ -14,6 +15,8 @@ from models.comptes import (  # noqa: F401
     Utilisateur,
 )
 from models.controle import DefiControle  # noqa: F401
+from models.formulaires import EtatVersion, FormVersion, OrigineVersion  # noqa: F401
+from models.modeles_courriel import EtatModele, ModeleCourrielVersion  # noqa: F401
 from models.notification import Notification, NotificationState  # noqa: F401
 from models.sirene import SireneEtablissement, SireneImport  # noqa: F401
 from models.submission import Submission  # noqa: F401

@@ -1,15 +1,39 @@
-"""Standalone forms (``"x-standalone": true``) served at ``/formulaires/<id>``."""
+"""Standalone forms (``"x-standalone": true``) served at ``/formulaires/<id>``.
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+A definition whose sections are marked as steps is filled one page per step
+(``/formulaires/<id>/etape/<n>``), kept as a draft at each page, and ends on « Vérifiez vos
+réponses » (``/formulaires/<id>/verification``) before filing. A signed-in user finds the
+draft again from the form's page; an anonymous one through a private link
+(``/formulaires/<id>/reprendre/<token>``), shown once after the first page.
+"""
+
+import click
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import CombinedMultiDict
 
 from extensions import db, limiter
-from forms import engine
+from forms import engine, etapes
 from models.submission import Submission
+from workflows import brouillons
 from workflows.formulaires import deposer_soumission
 
 bp = Blueprint("formulaires", __name__, url_prefix="/formulaires", template_folder="templates")
+
+SESSION_BROUILLONS = "brouillons"  # {form id: id of the anonymous draft of this browser}
+SESSION_LIEN = "lien_brouillon"  # the private link, until the page that shows it once
+RETOUR_VERIFICATION = "verification"
 
 
 def _standalone(form_id: str):
@@ -22,6 +46,13 @@ def _standalone(form_id: str):
 @bp.get("/<form_id>")
 def show(form_id: str):
     definition = _standalone(form_id)
+    if etapes.en_etapes(definition):
+        return render_template(
+            "formulaires/debut.html",
+            definition=definition,
+            etapes=etapes.etapes(definition),
+            brouillon=_brouillon_courant(definition),
+        )
     return render_template(
         "formulaires/show.html", definition=definition, form=engine.new_form(definition)
     )
@@ -35,6 +66,8 @@ def _forms_limit() -> str:
 @limiter.limit(_forms_limit, methods=["POST"])
 def submit(form_id: str):
     definition = _standalone(form_id)
+    if etapes.en_etapes(definition):
+        return redirect(url_for(".etape", form_id=form_id, numero=1), 303)
     outcome = engine.submit(definition, CombinedMultiDict([request.files, request.form]))
     if not outcome.valid:
         status = 200 if outcome.action else 422
@@ -59,3 +92,283 @@ def confirmation(form_id: str, reference: str):
     return render_template(
         "formulaires/confirmation.html", definition=definition, submission=submission
     )
+
+
+# -- forms in steps --------------------------------------------------------------------------
+
+
+def _en_etapes(form_id: str):
+    definition = _standalone(form_id)
+    if not etapes.en_etapes(definition):
+        abort(404)
+    return definition
+
+
+def _brouillon_courant(definition):
+    """The draft of this visitor: the signed-in identity's, or the one this browser's
+    session holds (anonymous). Another person's draft is never found here."""
+    if current_user.is_authenticated:
+        return brouillons.brouillon_de(definition.id, current_user.id)
+    ids = session.get(SESSION_BROUILLONS) or {}
+    return brouillons.brouillon_anonyme(definition.id, ids.get(definition.id))
+
+
+def _retenir(definition, brouillon) -> None:
+    if current_user.is_authenticated:
+        return
+    ids = dict(session.get(SESSION_BROUILLONS) or {})
+    ids[definition.id] = brouillon.id
+    session[SESSION_BROUILLONS] = ids
+
+
+def _oublier(definition) -> None:
+    ids = dict(session.get(SESSION_BROUILLONS) or {})
+    if ids.pop(definition.id, None) is not None:
+        session[SESSION_BROUILLONS] = ids
+
+
+def _a_jour(definition, brouillon) -> int | None:
+    """A draft of an older version is re-checked; the visitor is told why they land where.
+    Returns the page to resume at after such a re-check, None otherwise."""
+    if brouillon is None:
+        return None
+    reprise = brouillons.mettre_a_jour_version(definition, brouillon)
+    if reprise is not None:
+        flash(
+            "Le formulaire a été modifié depuis votre dernière visite. Vérifiez vos réponses : "
+            "certaines peuvent être à compléter.",
+            "info",
+        )
+    return reprise
+
+
+def _url_page(definition, numero: int) -> str:
+    if numero > len(etapes.etapes(definition)):
+        return url_for(".verification", form_id=definition.id)
+    return url_for(".etape", form_id=definition.id, numero=numero)
+
+
+def _url_reprise(definition, brouillon) -> str:
+    return _url_page(definition, brouillon.etape)
+
+
+def _suivante(definition, data: dict, numero: int):
+    """The next page shown (a page whose every question is hidden is skipped), or None."""
+    for page in etapes.etapes(definition)[numero:]:
+        if etapes.etape_visible(definition, page, data):
+            return page
+    return None
+
+
+def _precedente(definition, data: dict, numero: int):
+    for page in reversed(etapes.etapes(definition)[: numero - 1]):
+        if etapes.etape_visible(definition, page, data):
+            return page
+    return None
+
+
+def _page_etape(definition, page, form, brouillon, data, summary=None, status=200):
+    retour = request.values.get("retour") == RETOUR_VERIFICATION
+    return render_template(
+        "formulaires/etape.html",
+        definition=definition,
+        page=page,
+        nombre=len(etapes.etapes(definition)),
+        suivante=_suivante(definition, data, page.numero),
+        precedente=_precedente(definition, data, page.numero),
+        form=form,
+        summary=summary,
+        brouillon=brouillon,
+        lien=session.pop(SESSION_LIEN, None),
+        retour=retour,
+    ), status
+
+
+def _page_autorisee(definition, numero: int):
+    """The page, the draft; or a redirect to where this visitor may be."""
+    page = etapes.etape(definition, numero)
+    if page is None:
+        abort(404)
+    brouillon = _brouillon_courant(definition)
+    reprise = _a_jour(definition, brouillon)
+    if reprise is not None and reprise != numero:
+        return page, brouillon, redirect(_url_page(definition, reprise))
+    atteinte = brouillon.etape if brouillon is not None else 1
+    if numero > atteinte:
+        return page, brouillon, redirect(_url_page(definition, atteinte))
+    return page, brouillon, None
+
+
+@bp.get("/<form_id>/etape/<int:numero>")
+def etape(form_id: str, numero: int):
+    definition = _en_etapes(form_id)
+    page, brouillon, ailleurs = _page_autorisee(definition, numero)
+    if ailleurs is not None:
+        return ailleurs
+    data = brouillon.data if brouillon is not None else {}
+    form = etapes.new_form(definition, page, data)
+    summary = None
+    if brouillon is not None and numero < brouillon.etape:
+        # A page already passed: show what its answers lack now (a newer version, a change
+        # made on another page).
+        if etapes.show_errors(definition, page, form, data):
+            summary = engine.summary(form)
+    return _page_etape(definition, page, form, brouillon, data, summary)
+
+
+@bp.post("/<form_id>/etape/<int:numero>")
+@limiter.limit(_forms_limit, methods=["POST"])
+def etape_post(form_id: str, numero: int):
+    definition = _en_etapes(form_id)
+    page, brouillon, ailleurs = _page_autorisee(definition, numero)
+    if ailleurs is not None:
+        return ailleurs
+    data = brouillon.data if brouillon is not None else {}
+    outcome = etapes.submit(
+        definition, page, CombinedMultiDict([request.files, request.form]), data
+    )
+    if outcome.action:
+        return _page_etape(definition, page, outcome.form, brouillon, outcome.data)
+
+    navigation = request.form.get("_nav", "suivant")
+    if navigation == "precedent":
+        # Going back never loses what was typed, even when the page is not complete yet.
+        if brouillon is not None:
+            brouillons.enregistrer_brouillon(brouillon, outcome.data, brouillon.etape)
+        precedente = _precedente(definition, outcome.data, numero)
+        cible = precedente.numero if precedente else 1
+        return redirect(url_for(".etape", form_id=form_id, numero=cible), 303)
+
+    if not outcome.valid:
+        if brouillon is not None:
+            brouillons.enregistrer_brouillon(brouillon, outcome.data, brouillon.etape)
+        return _page_etape(
+            definition,
+            page,
+            outcome.form,
+            brouillon,
+            outcome.data,
+            engine.summary(outcome.form),
+            422,
+        )
+
+    suivante = _suivante(definition, outcome.data, numero)
+    nombre = len(etapes.etapes(definition))
+    prochaine = suivante.numero if suivante else nombre + 1
+    if brouillon is None:
+        brouillon, jeton = brouillons.creer_brouillon(
+            definition,
+            outcome.data,
+            prochaine,
+            current_user.id if current_user.is_authenticated else None,
+        )
+        _retenir(definition, brouillon)
+        if not current_user.is_authenticated:
+            session[SESSION_LIEN] = url_for(
+                ".reprendre", form_id=form_id, jeton=jeton, _external=True
+            )
+    else:
+        brouillons.enregistrer_brouillon(brouillon, outcome.data, max(brouillon.etape, prochaine))
+    if suivante is None or request.form.get("retour") == RETOUR_VERIFICATION:
+        return redirect(url_for(".verification", form_id=form_id), 303)
+    return redirect(url_for(".etape", form_id=form_id, numero=suivante.numero), 303)
+
+
+def _brouillon_complet(definition):
+    """The draft, once every page was passed; or a redirect to the page to fill first."""
+    brouillon = _brouillon_courant(definition)
+    if brouillon is None:
+        return None, redirect(url_for(".etape", form_id=definition.id, numero=1))
+    reprise = _a_jour(definition, brouillon)
+    nombre = len(etapes.etapes(definition))
+    if reprise is not None and reprise <= nombre:
+        return None, redirect(_url_page(definition, reprise))
+    if brouillon.etape <= nombre:
+        return None, redirect(_url_reprise(definition, brouillon))
+    return brouillon, None
+
+
+def _vers_premiere_erreur(definition, brouillon, numero: int):
+    flash("Certaines réponses sont à compléter ou à corriger avant l'envoi.", "error")
+    return redirect(url_for(".etape", form_id=definition.id, numero=numero), 303)
+
+
+@bp.get("/<form_id>/verification")
+def verification(form_id: str):
+    definition = _en_etapes(form_id)
+    brouillon, ailleurs = _brouillon_complet(definition)
+    if ailleurs is not None:
+        return ailleurs
+    document, errors = etapes.document_final(definition, brouillon.data)
+    if errors:
+        return _vers_premiere_erreur(
+            definition, brouillon, etapes.premiere_etape_en_erreur(definition, document)
+        )
+    groupes = [
+        (page, etapes.reponses(definition, page, document))
+        for page in etapes.etapes(definition)
+        if etapes.etape_visible(definition, page, document)
+    ]
+    return render_template(
+        "formulaires/verification.html",
+        definition=definition,
+        groupes=groupes,
+        brouillon=brouillon,
+        lien=session.pop(SESSION_LIEN, None),
+    )
+
+
+@bp.post("/<form_id>/verification")
+@limiter.limit(_forms_limit, methods=["POST"])
+def envoyer(form_id: str):
+    definition = _en_etapes(form_id)
+    brouillon, ailleurs = _brouillon_complet(definition)
+    if ailleurs is not None:
+        return ailleurs
+    document, errors = etapes.document_final(definition, brouillon.data)
+    if errors:
+        # The full validator is the authority: nothing is filed while anything is wrong.
+        return _vers_premiere_erreur(
+            definition, brouillon, etapes.premiere_etape_en_erreur(definition, document)
+        )
+    submission = brouillons.deposer_brouillon(definition, brouillon, document)
+    _oublier(definition)
+    return redirect(url_for(".confirmation", form_id=form_id, reference=submission.reference), 303)
+
+
+@bp.get("/<form_id>/reprendre/<jeton>")
+def reprendre(form_id: str, jeton: str):
+    """The private link of a draft: it resumes the draft in this browser."""
+    definition = _en_etapes(form_id)
+    brouillon = brouillons.brouillon_par_jeton(form_id, jeton)
+    if brouillon is None:
+        abort(404)
+    if brouillon.utilisateur_id is not None:
+        # A signed-in identity's draft is resumed by that identity only, from its space.
+        if not current_user.is_authenticated or current_user.id != brouillon.utilisateur_id:
+            abort(404)
+    elif current_user.is_authenticated:
+        brouillons.rattacher(brouillon, current_user.id)
+    else:
+        _retenir(definition, brouillon)
+    reprise = _a_jour(definition, brouillon)
+    return redirect(_url_page(definition, reprise or brouillon.etape), 303)
+
+
+@bp.post("/<form_id>/recommencer")
+@limiter.limit(_forms_limit, methods=["POST"])
+def recommencer(form_id: str):
+    """Delete this visitor's draft and start again from the first page."""
+    definition = _en_etapes(form_id)
+    brouillon = _brouillon_courant(definition)
+    if brouillon is not None:
+        brouillons.supprimer_brouillon(brouillon)
+    _oublier(definition)
+    return redirect(url_for(".etape", form_id=form_id, numero=1), 303)
+
+
+@bp.cli.command("purger-brouillons")
+def purger_brouillons_command():
+    """Supprime les brouillons de formulaires expirés (à lancer chaque jour)."""
+    count = brouillons.purger_brouillons_expires()
+    click.echo(f"{count} brouillon(s) expiré(s) supprimé(s).")

@@ -21,3 +21,18 @@ def init_admin(admin) -> None:
     from backoffice.vues import etablissements  # établissements, utilisateurs, habilitations
 
     etablissements.init_admin(admin)
+    from backoffice.vues import modeles_courriel  # notification mails edited by administrators
+
+    modeles_courriel.init_admin(admin)
+    from backoffice.vues import soumissions  # submissions of the standalone forms
+
+    soumissions.init_admin(admin)
+    from backoffice.vues import formulaires  # the form definitions' editor (issue #7 item 2)
+
+    formulaires.init_admin(admin)
+    from backoffice.vues import formulaires_publication  # preview, publish, versions
+
+    formulaires_publication.init_admin(admin)
+    from backoffice.vues import mon_compte  # the agent's own password
+
+    mon_compte.init_admin(admin)

@@ -35,12 +35,12 @@ import json
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, request
+from flask import abort, flash, redirect, request
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
@@ -59,6 +59,13 @@ from backoffice.securite import VueModeleAgent, portee_departements, suivant_val
 from backoffice.vues.tableau_de_bord import Tuile
 from database import begin_write
 from extensions import db
+from forms.libelles import (  # noqa: F401  (demandes.libelles_de, used by its tests)
+    Libelles,
+    LigneDonnee,
+    SectionDonnees,
+    libelles_de,
+    sections_de,
+)
 from models.agents import Agent, RoleAgent
 from models.audit import AuditEvent
 from models.comptes import DemandeCompte, DemandeState
@@ -157,130 +164,6 @@ def _age(valeur: datetime, maintenant: datetime | None = None) -> str:
     if minutes < 48 * 60:
         return f"{minutes // 60} h"
     return f"{minutes // (24 * 60)} j"
-
-
-# --- labels of the form version a request was filed with -------------------------------------
-
-
-def _cle_choix(valeur: Any) -> str:
-    if valeur is True:
-        return "true"
-    if valeur is False:
-        return "false"
-    return str(valeur)
-
-
-def _libelle_technique(nom: str) -> str:
-    return nom.replace("_", " ").capitalize()
-
-
-@dataclass(frozen=True)
-class Libelles:
-    """The labels of one version of a form, by path of property names (``("etablissement",
-    "siret")``; the items of an array share their array's path). ``connue`` is False when the
-    version could not be found: every label is then the property's name."""
-
-    form_id: str
-    version: int
-    titre_formulaire: str | None = None
-    titres: Mapping[tuple[str, ...], str] = field(default_factory=dict)
-    choix: Mapping[tuple[str, ...], Mapping[str, str]] = field(default_factory=dict)
-    ordre: Mapping[tuple[str, ...], int] = field(default_factory=dict)
-    connue: bool = False
-
-    def titre(self, chemin: tuple[str, ...]) -> str:
-        return self.titres.get(chemin) or _libelle_technique(chemin[-1])
-
-    def valeur(self, chemin: tuple[str, ...], valeur: Any) -> str:
-        """A value as the form showed it (an option's label rather than its code)."""
-        if valeur is None or valeur == "" or valeur == []:
-            return "—"
-        options = self.choix.get(chemin, {})
-        if isinstance(valeur, list):
-            return ", ".join(options.get(_cle_choix(v), str(v)) for v in valeur)
-        if _cle_choix(valeur) in options:
-            return options[_cle_choix(valeur)]
-        if isinstance(valeur, bool):
-            return "Oui" if valeur else "Non"
-        return str(valeur)
-
-
-def libelles_de(form_id: str, version: int) -> Libelles:
-    """The labels of version ``version`` of form ``form_id``.
-
-    The registry holds one version per form today (the current one): an older or unknown
-    version gives ``connue=False`` (labels fall back to property names). A registry of
-    published versions (later issue) only has to be consulted here.
-    """
-    registre = current_app.extensions.get("forms")
-    definition = registre.get(form_id) if registre is not None else None
-    if definition is None or definition.version != version:
-        return Libelles(form_id, version)
-    titres: dict[tuple[str, ...], str] = {}
-    choix: dict[tuple[str, ...], dict[str, str]] = {}
-    ordre: dict[tuple[str, ...], int] = {}
-
-    def parcourir(specs, prefixe: tuple[str, ...]) -> None:
-        for spec in specs:
-            chemin = (*prefixe, spec.name)
-            titres[chemin] = spec.label
-            ordre[chemin] = len(ordre)
-            if spec.choices:
-                choix[chemin] = {_cle_choix(v): str(libelle) for v, libelle in spec.choices}
-            if spec.children:
-                parcourir(spec.children, chemin)
-
-    parcourir(definition.tree, ())
-    return Libelles(form_id, version, definition.title, titres, choix, ordre, connue=True)
-
-
-@dataclass(frozen=True)
-class LigneDonnee:
-    libelle: str
-    valeur: str
-
-
-@dataclass
-class SectionDonnees:
-    titre: str | None
-    lignes: list[LigneDonnee] = field(default_factory=list)
-
-
-def sections_de(data: Mapping[str, Any], libelles: Libelles) -> list[SectionDonnees]:
-    """The document as a list of labelled sections, in the form's order (then unknown keys)."""
-
-    def trier(objet: Mapping[str, Any], prefixe: tuple[str, ...]) -> list[str]:
-        rang = {nom: i for i, nom in enumerate(objet)}
-        return sorted(
-            objet, key=lambda nom: (libelles.ordre.get((*prefixe, nom), 10**6), rang[nom])
-        )
-
-    def lignes(objet: Mapping[str, Any], prefixe: tuple[str, ...], avant: str) -> list:
-        resultat = []
-        for nom in trier(objet, prefixe):
-            chemin, valeur = (*prefixe, nom), objet[nom]
-            libelle = avant + libelles.titre(chemin)
-            if isinstance(valeur, Mapping):
-                resultat += lignes(valeur, chemin, libelle + " › ")
-            elif isinstance(valeur, list) and any(isinstance(v, Mapping) for v in valeur):
-                for numero, element in enumerate(valeur, start=1):
-                    if isinstance(element, Mapping):
-                        resultat += lignes(element, chemin, f"{libelle} n° {numero} › ")
-                    else:
-                        resultat.append(LigneDonnee(f"{libelle} n° {numero}", str(element)))
-            else:
-                resultat.append(LigneDonnee(libelle, libelles.valeur(chemin, valeur)))
-        return resultat
-
-    sections: list[SectionDonnees] = []
-    isolees = SectionDonnees(None)
-    for nom in trier(data, ()):
-        valeur = data[nom]
-        if isinstance(valeur, Mapping):
-            sections.append(SectionDonnees(libelles.titre((nom,)), lignes(valeur, (nom,), "")))
-        else:
-            isolees.lignes += lignes({nom: valeur}, (), "")
-    return ([isolees] if isolees.lignes else []) + sections
 
 
 # --- the SIRENE directory beside the request --------------------------------------------------

@@ -62,6 +62,9 @@ OBJETS = {
     "tache": "Tâche",
     "courriel": "Adresse électronique",
     "identifiant": "Identifiant",
+    "formulaire": "Formulaire",
+    "soumission": "Soumission",
+    "brouillon_formulaire": "Brouillon de réponse",
 }
 
 OPERATIONS = {
@@ -107,6 +110,17 @@ OPERATIONS = {
     "renvoyer_courriel": "Courriel renvoyé",
     "relancer_tache": "Tâche relancée",
     "supprimer_tache": "Tâche en échec supprimée",
+    # formulaires (définitions)
+    "brouillon_ouvert": "Brouillon de formulaire ouvert",
+    "brouillon_enregistre": "Brouillon de formulaire enregistré",
+    "brouillon_abandonne": "Brouillon de formulaire abandonné",
+    "formulaire_publie": "Formulaire publié",
+    "version_restauree": "Version de formulaire restaurée",
+    # soumissions
+    "deposer_soumission": "Réponse à un formulaire déposée",
+    "marquer_soumission_traitee": "Réponse marquée comme traitée",
+    "rouvrir_soumission": "Réponse rouverte",
+    "purger_brouillons": "Brouillons de réponse expirés supprimés",
 }
 
 ETATS = {
@@ -117,6 +131,10 @@ ETATS = {
     "inactif": "Inactif",
     "bloquee": "Bloquée",
     "debloquee": "Débloquée",
+    "brouillon": "Brouillon",
+    "publiee": "Publiée",
+    "recue": "Reçue",
+    "traitee": "Traitée",
 }
 
 

@@ -47,6 +47,7 @@ SAMPLES = {
     "montant": "1 234,56 €",
     "date_paiement": "2026-05-12",
     "reference": "SUP-2026-000042",
+    "titre_formulaire": "Inscription à un atelier d'information",
     "message": "Bonjour,\nVotre compte a été débloqué.\n\nCordialement",
     "comptes": [
         {
