@@ -2,11 +2,11 @@
 
 ``app.extensions["forms"]`` is a ``Catalogue``. It answers like a ``FormRegistry`` (``get``,
 ``[]``, ``in``, iteration, ``standalone``) from an immutable snapshot, and at most once every
-``FORMS_REFRESH_SECONDS`` it asks the database one cheap question: the highest id of a
-published ``form_version`` row. Only when that number moved does it read the published
-versions and build a new snapshot, swapped in one assignment. So a version published in one
-process (a gunicorn worker, the back-office of another machine) is served by every other
-process within a few seconds, without a restart and without a query per request.
+``FORMS_REFRESH_SECONDS`` it asks the database one cheap question: the highest id and the
+number of the published ``form_version`` rows. Only when that pair moved does it read the
+published versions and build a new snapshot, swapped in one assignment. So a version
+published in one process (a gunicorn worker, the back-office of another machine) is served by
+every other process within a few seconds, without a restart and without a query per request.
 
 For a definition, the newest of its file version and its highest published version wins;
 an older file never hides what staff published. A published version that the running code
@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from forms.registry import DefinitionError, FormDefinition, FormRegistry, build_registry
+from fraicheur import Fraicheur, Marque, marque_publiees
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +42,16 @@ def form_id_of(schema: dict) -> str:
 class Catalogue:
     def __init__(self, files: dict[Path, dict], refresh_seconds: float, engine_of):
         self.files = files  # {path: schema} of forms/schemas/, checked at start-up
-        self.refresh_seconds = refresh_seconds
         self._engine_of = engine_of  # () -> SQLAlchemy engine (the app's)
         self._snapshot: FormRegistry = build_registry(dict(files))
         self._fichiers = {form_id_of(schema): schema for schema in files.values()}
-        self._marque: int | None = None
-        self._verifie_a = float("-inf")
-        self._verrou = threading.Lock()
+        self._fraicheur = Fraicheur(refresh_seconds, self._lire_marque, self._recharger)
+        self._verrou = threading.Lock()  # guards the cache of old versions
         self._anciennes: OrderedDict[tuple[str, int], FormDefinition] = OrderedDict()
 
     # -- the FormRegistry interface, on the fresh snapshot --------------------------------
     def registry(self) -> FormRegistry:
-        if time.monotonic() - self._verifie_a >= self.refresh_seconds:
-            self.rafraichir()
+        self._fraicheur.verifier()
         return self._snapshot
 
     def __contains__(self, form_id: str) -> bool:
@@ -141,40 +138,32 @@ class Catalogue:
     # -- freshness ------------------------------------------------------------------------
     def invalider(self) -> None:
         """Check the database on the next access (this process just published)."""
-        self._verifie_a = float("-inf")
+        self._fraicheur.invalider()
 
     def rafraichir(self) -> None:
-        if not self._verrou.acquire(blocking=False):
-            return  # another thread is refreshing: serve the current snapshot meanwhile
-        try:
-            self._verifie_a = time.monotonic()
-            marque = self._lire_marque()
-            if marque is None or marque == self._marque:
-                return
-            try:
-                self._snapshot = self._construire_snapshot()
-            except (SQLAlchemyError, DefinitionError):
-                # Keep serving the previous snapshot; the next check tries again.
-                log.exception("catalogue des formulaires non rafraîchi")
-                return
-            self._marque = marque
-        finally:
-            self._verrou.release()
+        self._fraicheur.rafraichir()
 
-    def _lire_marque(self) -> int | None:
+    def _lire_marque(self) -> Marque | None:
         from models.formulaires import EtatVersion, FormVersion
 
         try:
             with self._engine_of().connect() as connection:
-                return connection.execute(
-                    select(func.coalesce(func.max(FormVersion.id), 0)).where(
-                        FormVersion.etat == EtatVersion.PUBLIEE
-                    )
-                ).scalar_one()
+                return marque_publiees(
+                    connection, FormVersion.id, FormVersion.etat == EtatVersion.PUBLIEE
+                )
         except SQLAlchemyError as exc:
             # No table yet (before `flask db upgrade`) or the database is away: keep serving.
             log.warning("versions des formulaires illisibles : %s", exc.__class__.__name__)
             return None
+
+    def _recharger(self) -> bool:
+        try:
+            self._snapshot = self._construire_snapshot()
+        except (SQLAlchemyError, DefinitionError):
+            # Keep serving the previous snapshot; the next check tries again.
+            log.exception("catalogue des formulaires non rafraîchi")
+            return False
+        return True
 
     def _construire_snapshot(self) -> FormRegistry:
         schemas: dict[Any, dict] = dict(self.files)

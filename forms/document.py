@@ -9,6 +9,7 @@ questions whose condition does not hold, and leaves out what was not answered so
 
 from __future__ import annotations
 
+import secrets
 import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -85,8 +86,10 @@ def unstorable(text: str) -> bool:
 class DocumentBuilder:
     """One conversion: the document, plus the errors found while coercing."""
 
-    def __init__(self, prefill: dict | None = None):
+    def __init__(self, prefill: dict | None = None, *, stocker: bool = True):
         self.prefill = prefill or {}
+        # False for a dry run (the back-office preview): files are checked, never stored.
+        self.stocker = stocker
         self.errors: dict[str, list[str]] = {}
 
     def error(self, bound, message: str) -> None:
@@ -223,6 +226,11 @@ class DocumentBuilder:
         storage = bound.data
         if storage is not None and getattr(storage, "filename", ""):
             try:
+                if not self.stocker:
+                    uploads.check(storage, spec.file or {})
+                    # A token of the real shape, so the schema judges it as it would a
+                    # stored one; it names no file and is not kept in the page.
+                    return secrets.token_hex(16)
                 upload = uploads.store(storage, spec.file or {})
             except uploads.UploadRefused as refused:
                 self.error(bound, str(refused))

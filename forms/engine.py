@@ -29,11 +29,14 @@ def new_form(definition: FormDefinition, prefill: dict | None = None):
     return definition.form_class(formdata=None, obj=prefill_object(prefill, definition.tree))
 
 
-def submit(definition: FormDefinition, formdata, prefill: dict | None = None) -> Outcome:
+def submit(
+    definition: FormDefinition, formdata, prefill: dict | None = None, *, stocker: bool = True
+) -> Outcome:
     """Bind a post, apply an add/remove action or validate it.
 
     ``formdata`` is the request's form and files (``CombinedMultiDict``); ``prefill`` holds the
-    server's values, the only source of read-only fields.
+    server's values, the only source of read-only fields. ``stocker=False`` is a dry run:
+    attached files are checked exactly as they would be, but nothing is written or recorded.
     """
     form = definition.form_class(formdata=formdata, obj=prefill_object(prefill, definition.tree))
     action = formdata.get(ACTION_FIELD)
@@ -46,7 +49,7 @@ def submit(definition: FormDefinition, formdata, prefill: dict | None = None) ->
         if bound.errors:
             errors[bound.name] = list(bound.errors)
 
-    builder = DocumentBuilder(prefill)
+    builder = DocumentBuilder(prefill, stocker=stocker)
     document = builder.build(form)
     for name, messages in builder.errors.items():
         errors.setdefault(name, []).extend(messages)

@@ -14,6 +14,7 @@ import re
 from re import _constants as sre_constants
 from re import _parser as sre_parse
 
+from forms import motifs
 from forms.vocabulary import Problem
 
 MAX_OCTETS = 256 * 1024
@@ -101,9 +102,12 @@ def _nombre_fini(texte: str) -> float:
 def probleme_motif(motif: str) -> str | None:
     """Why ``motif`` may not be a field's ``pattern``, in French; None when it is safe.
 
-    Refused: an invalid expression, one over MAX_MOTIF characters, and the shapes that make
-    Python's backtracking engine exponential: a repetition containing another unbounded
-    repetition (``(a+)+``, ``(\\w*\\s?)*``) or containing alternatives (``(a|ab)*``).
+    Refused: an invalid expression, one over MAX_MOTIF characters, one RE2 cannot run (the
+    engine of ``forms.motifs``, linear time: no back-references nor look-arounds), and, as a
+    second line of defence should a pattern ever reach Python's backtracking ``re`` (the
+    browser's ``pattern`` attribute, an export), the shapes that make it exponential: a
+    repetition containing another unbounded repetition (``(a+)+``, ``(\\w*\\s?)*``) or
+    containing alternatives (``(a|ab)*``).
     """
     if not isinstance(motif, str):
         return "le motif doit être un texte"
@@ -117,6 +121,13 @@ def probleme_motif(motif: str) -> str | None:
         return (
             "expression régulière refusée : une répétition en contient une autre "
             "(ou des alternatives), ce qui peut bloquer le serveur ; simplifiez le motif"
+        )
+    try:
+        motifs.compiler(motif)  # what validation runs: RE2, linear time
+    except motifs.MotifRefuse as exc:
+        return (
+            "expression régulière non prise en charge (références arrière, "
+            f"lookahead ou lookbehind sont exclus) : {exc}"
         )
     return None
 

@@ -1,9 +1,9 @@
 """A stored document shown with the labels of the form version it was filed with.
 
-Used by the back-office (a request's or a submission's detail, exports) and by the mails that
-sum up the answers (``workflows.formulaires``). ``Libelles`` holds the labels of one version,
-by path of property names (``("etablissement", "siret")``; the items of an array share their
-array's path); ``sections_de`` turns a document into labelled sections in the form's order.
+Used by the back-office: a request's or a submission's detail, and the exports. ``Libelles``
+holds the labels of one version, by path of property names (``("etablissement", "siret")``;
+the items of an array share their array's path); ``sections_de`` turns a document into
+labelled sections in the form's order.
 """
 
 from __future__ import annotations

@@ -54,38 +54,12 @@ def store(storage, spec: dict) -> Upload:
 
     :raise UploadRefused: empty, too large, or of a type the field does not accept.
     """
-    limit = min(
-        spec.get("max-bytes", current_app.config["UPLOAD_MAX_BYTES"]),
-        current_app.config["UPLOAD_MAX_BYTES"],
-    )
-    accepted = spec.get("mime-types") or list(FILE_TYPES)
-    names = ", ".join(FILE_TYPES[t] for t in accepted)
     token = secrets.token_hex(16)
     target = uploads_dir() / token
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as out:
-            while chunk := storage.stream.read(CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise UploadRefused(
-                        f"Le fichier dépasse la taille maximale autorisée ({human_size(limit)})."
-                    )
-                if len(head) < 8192:
-                    head += chunk[: 8192 - len(head)]
-                digest.update(chunk)
-                out.write(chunk)
-        if size == 0:
-            raise UploadRefused("Le fichier est vide.")
-        kind = filetype.guess(head)
-        mime = kind.mime if kind else None
-        if mime not in accepted:
-            raise UploadRefused(
-                f"Ce type de fichier n'est pas accepté. Formats acceptés : {names}."
-            )
+            size, mime, sha256 = _receive(storage, spec, out)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
@@ -94,11 +68,50 @@ def store(storage, spec: dict) -> Upload:
         filename=clean_filename(storage.filename),
         content_type=mime,
         size=size,
-        sha256=digest.hexdigest(),
+        sha256=sha256,
     )
     db.session.add(upload)
     db.session.commit()
     return upload
+
+
+def check(storage, spec: dict) -> None:
+    """The checks of ``store`` (size, emptiness, type by content), writing nothing.
+
+    :raise UploadRefused: as ``store`` would.
+    """
+    _receive(storage, spec, None)
+
+
+def _receive(storage, spec: dict, out) -> tuple[int, str, str]:
+    """Read ``storage`` (into ``out`` when given); its size, type and SHA-256 once accepted."""
+    limit = min(
+        spec.get("max-bytes", current_app.config["UPLOAD_MAX_BYTES"]),
+        current_app.config["UPLOAD_MAX_BYTES"],
+    )
+    accepted = spec.get("mime-types") or list(FILE_TYPES)
+    names = ", ".join(FILE_TYPES[t] for t in accepted)
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    while chunk := storage.stream.read(CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise UploadRefused(
+                f"Le fichier dépasse la taille maximale autorisée ({human_size(limit)})."
+            )
+        if len(head) < 8192:
+            head += chunk[: 8192 - len(head)]
+        digest.update(chunk)
+        if out is not None:
+            out.write(chunk)
+    if size == 0:
+        raise UploadRefused("Le fichier est vide.")
+    kind = filetype.guess(head)
+    mime = kind.mime if kind else None
+    if mime not in accepted:
+        raise UploadRefused(f"Ce type de fichier n'est pas accepté. Formats acceptés : {names}.")
+    return size, mime, digest.hexdigest()
 
 
 def exists(token: str) -> bool:

@@ -4,18 +4,18 @@ Three things jsonschema does not do for us:
 - ``required`` (and ``dependentRequired``) errors point at the parent object, naming the
   missing property only in the English message; ours point at the missing property itself.
 - ``pattern`` is unanchored and Python's ``$`` matches before a final newline; we refuse any
-  control or invisible character wherever a pattern or a format applies.
+  control or invisible character wherever a pattern or a format applies. Patterns run on RE2
+  (``forms.motifs``): linear time whatever staff write, so no post can pin a worker.
 - ``x-communes`` checks that the chosen ville is a commune of the postal code.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from jsonschema import ValidationError, validators
 
-from forms import formats
+from forms import formats, motifs
 
 MESSAGES = {
     "required": "Ce champ est obligatoire.",
@@ -75,7 +75,7 @@ def _pattern(validator, pattern, instance, schema) -> Iterator[ValidationError]:
         return
     if formats.has_control_characters(instance):
         yield ValidationError("control characters", validator_value="control")
-    elif not re.search(pattern, instance):
+    elif not motifs.cherche(pattern, instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 

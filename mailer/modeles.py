@@ -29,16 +29,14 @@ list replaced by the list; two mails the conversion cannot express are written i
 published at that moment (``Publications.courante``); the send job renders that version, so a
 publication applies to mails queued afterwards and never changes a mail already queued.
 Each process checks at most every ``FORMS_REFRESH_SECONDS`` (the forms catalogue's period)
-whether something was published, with one indexed query (``max(id)`` of the published rows);
-publishing inserts a new row, so that number always moves.
+whether something was published, with one indexed query (``fraicheur.Fraicheur``: ``max(id)``
+and ``count(*)`` of the published rows); publishing inserts a new row, so that pair moves.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -51,6 +49,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from fraicheur import Fraicheur, Marque, marque_publiees
 from mailer.catalogue import GLOBALES, TEMPLATES, VARIABLES, Variable, variables_de
 
 log = logging.getLogger(__name__)
@@ -565,67 +564,68 @@ def defaut(modele: str) -> tuple[str, str]:
 class Publications:
     """The current published version of each mail template, as this process knows it.
 
-    ``courante(modele)`` answers from memory; at most every ``refresh_seconds`` it asks the
-    database one cheap question (the highest id of a published row) and reloads the map only
-    when that number moved. Compiled published versions are kept (they never change).
+    ``courante(modele)`` answers from memory, kept fresh by ``fraicheur.Fraicheur`` (one
+    cheap query at most every ``FORMS_REFRESH_SECONDS``, the map reloaded only when a
+    publication happened). Compiled published versions are kept (they never change).
     """
 
     def __init__(self, app: Flask) -> None:
-        self.refresh_seconds = float(app.config.get("FORMS_REFRESH_SECONDS", 2.0))
         self._app = app
-        self._marque: int | None = None
-        self._verifie_a = float("-inf")
         self._courantes: dict[str, int] = {}
         self._compilees: dict[int, Compile] = {}
-        self._verrou = threading.Lock()
+        self._fraicheur = Fraicheur(
+            float(app.config.get("FORMS_REFRESH_SECONDS", 2.0)), self._lire_marque, self._recharger
+        )
 
     def invalider(self) -> None:
         """Check the database on the next question (this process just published)."""
-        self._verifie_a = float("-inf")
+        self._fraicheur.invalider()
 
     def courante(self, modele: str) -> int | None:
-        if time.monotonic() - self._verifie_a >= self.refresh_seconds:
-            self.rafraichir()
+        self._fraicheur.verifier()
         return self._courantes.get(modele)
 
     def rafraichir(self) -> None:
-        if not self._verrou.acquire(blocking=False):
-            return  # another thread is refreshing: answer from the current map meanwhile
-        try:
-            self._verifie_a = time.monotonic()
-            from extensions import db
-            from models.modeles_courriel import EtatModele, ModeleCourrielVersion
+        self._fraicheur.rafraichir()
 
-            table = ModeleCourrielVersion
-            publiee = table.etat == EtatModele.PUBLIEE
-            try:
-                with self._app.app_context(), db.engine.connect() as connexion:
-                    marque = connexion.execute(
-                        select(func.coalesce(func.max(table.id), 0)).where(publiee)
-                    ).scalar_one()
-                    if marque == self._marque:
-                        return
-                    derniere = (
-                        select(table.modele, func.max(table.version).label("version"))
-                        .where(publiee)
-                        .group_by(table.modele)
-                        .subquery()
+    def _lire_marque(self) -> Marque | None:
+        from extensions import db
+        from models.modeles_courriel import EtatModele, ModeleCourrielVersion
+
+        table = ModeleCourrielVersion
+        try:
+            with self._app.app_context(), db.engine.connect() as connexion:
+                return marque_publiees(connexion, table.id, table.etat == EtatModele.PUBLIEE)
+        except SQLAlchemyError as exc:
+            # No table yet (before `flask db upgrade`) or the database is away: keep going.
+            log.warning("versions des modèles de courriel illisibles : %s", type(exc).__name__)
+            return None
+
+    def _recharger(self) -> bool:
+        from extensions import db
+        from models.modeles_courriel import EtatModele, ModeleCourrielVersion
+
+        table = ModeleCourrielVersion
+        publiee = table.etat == EtatModele.PUBLIEE
+        derniere = (
+            select(table.modele, func.max(table.version).label("version"))
+            .where(publiee)
+            .group_by(table.modele)
+            .subquery()
+        )
+        try:
+            with self._app.app_context(), db.engine.connect() as connexion:
+                lignes = connexion.execute(
+                    select(table.modele, table.id).join(
+                        derniere,
+                        (table.modele == derniere.c.modele) & (table.version == derniere.c.version),
                     )
-                    lignes = connexion.execute(
-                        select(table.modele, table.id).join(
-                            derniere,
-                            (table.modele == derniere.c.modele)
-                            & (table.version == derniere.c.version),
-                        )
-                    ).all()
-            except SQLAlchemyError as exc:
-                # No table yet (before `flask db upgrade`) or the database is away: keep going.
-                log.warning("versions des modèles de courriel illisibles : %s", type(exc).__name__)
-                return
-            self._courantes = {modele: version_id for modele, version_id in lignes}
-            self._marque = marque
-        finally:
-            self._verrou.release()
+                ).all()
+        except SQLAlchemyError as exc:
+            log.warning("versions des modèles de courriel illisibles : %s", type(exc).__name__)
+            return False
+        self._courantes = {modele: version_id for modele, version_id in lignes}
+        return True
 
     def compilee(self, version) -> Compile:
         """The compiled form of a published ``ModeleCourrielVersion``."""

@@ -5,6 +5,11 @@ A definition whose sections are marked as steps is filled one page per step
 réponses » (``/formulaires/<id>/verification``) before filing. A signed-in user finds the
 draft again from the form's page; an anonymous one through a private link
 (``/formulaires/<id>/reprendre/<token>``), shown once after the first page.
+
+Opening a private link (GET) changes nothing in the database: an anonymous visitor's browser
+remembers the draft in its session, unless it already holds another draft of the form; a
+signed-in user is asked first (``reprendre.html``) whether to take the draft into her space,
+and never loses the draft she already has without choosing so (POST).
 """
 
 import click
@@ -28,12 +33,20 @@ from forms import engine, etapes
 from models.submission import Submission
 from workflows import brouillons
 from workflows.formulaires import deposer_soumission
+from workflows.journal import Acteur
 
 bp = Blueprint("formulaires", __name__, url_prefix="/formulaires", template_folder="templates")
 
 SESSION_BROUILLONS = "brouillons"  # {form id: id of the anonymous draft of this browser}
 SESSION_LIEN = "lien_brouillon"  # the private link, until the page that shows it once
 RETOUR_VERIFICATION = "verification"
+
+
+@bp.errorhandler(brouillons.BrouillonIndisponible)
+def _brouillon_disparu(_error):
+    """The draft was deleted while this request used it (filed or started again elsewhere)."""
+    flash("Ce brouillon n'existe plus : il a été envoyé ou effacé entre-temps.", "info")
+    return redirect(url_for(".show", form_id=request.view_args["form_id"]), 303)
 
 
 def _standalone(form_id: str):
@@ -274,9 +287,9 @@ def etape_post(form_id: str, numero: int):
     return redirect(url_for(".etape", form_id=form_id, numero=suivante.numero), 303)
 
 
-def _brouillon_complet(definition):
+def _brouillon_complet(definition, brouillon=None):
     """The draft, once every page was passed; or a redirect to the page to fill first."""
-    brouillon = _brouillon_courant(definition)
+    brouillon = brouillon or _brouillon_courant(definition)
     if brouillon is None:
         return None, redirect(url_for(".etape", form_id=definition.id, numero=1))
     reprise = _a_jour(definition, brouillon)
@@ -322,7 +335,15 @@ def verification(form_id: str):
 @limiter.limit(_forms_limit, methods=["POST"])
 def envoyer(form_id: str):
     definition = _en_etapes(form_id)
-    brouillon, ailleurs = _brouillon_complet(definition)
+    courant = _brouillon_courant(definition)
+    verifie = request.form.get("brouillon", type=int)  # the draft the check page showed
+    if verifie is not None and (courant is None or courant.id != verifie):
+        if brouillons.brouillon_depose(verifie):
+            return _deja_envoye(definition)
+        if courant is not None:
+            flash("Vos réponses ont changé : vérifiez-les avant l'envoi.", "info")
+            return redirect(url_for(".verification", form_id=form_id), 303)
+    brouillon, ailleurs = _brouillon_complet(definition, courant)
     if ailleurs is not None:
         return ailleurs
     document, errors = etapes.document_final(definition, brouillon.data)
@@ -331,28 +352,80 @@ def envoyer(form_id: str):
         return _vers_premiere_erreur(
             definition, brouillon, etapes.premiere_etape_en_erreur(definition, document)
         )
-    submission = brouillons.deposer_brouillon(definition, brouillon, document)
+    try:
+        submission = brouillons.deposer_brouillon(definition, brouillon.id, document)
+    except brouillons.BrouillonDejaDepose:
+        return _deja_envoye(definition)  # another request filed it first
     _oublier(definition)
     return redirect(url_for(".confirmation", form_id=form_id, reference=submission.reference), 303)
 
 
-@bp.get("/<form_id>/reprendre/<jeton>")
-def reprendre(form_id: str, jeton: str):
-    """The private link of a draft: it resumes the draft in this browser."""
+def _deja_envoye(definition):
+    _oublier(definition)
+    flash("Votre demande a déjà été envoyée.", "info")
+    return redirect(url_for(".show", form_id=definition.id), 303)
+
+
+def _brouillon_du_lien(form_id: str, jeton: str):
+    """The anonymous draft a private link designates; or the redirect to the visitor's own
+    draft (a signed-in identity's draft is resumed by that identity only); else 404."""
     definition = _en_etapes(form_id)
     brouillon = brouillons.brouillon_par_jeton(form_id, jeton)
     if brouillon is None:
         abort(404)
     if brouillon.utilisateur_id is not None:
-        # A signed-in identity's draft is resumed by that identity only, from its space.
         if not current_user.is_authenticated or current_user.id != brouillon.utilisateur_id:
             abort(404)
-    elif current_user.is_authenticated:
-        brouillons.rattacher(brouillon, current_user.id)
-    else:
+        return definition, None, redirect(_url_reprise(definition, brouillon), 303)
+    return definition, brouillon, None
+
+
+@bp.get("/<form_id>/reprendre/<jeton>")
+def reprendre(form_id: str, jeton: str):
+    """The private link of a draft. Changes nothing in the database: an anonymous browser
+    without another draft of the form remembers it in its session; otherwise the visitor is
+    asked first (a link opened unknowingly must not hand anyone someone else's draft)."""
+    definition, brouillon, ailleurs = _brouillon_du_lien(form_id, jeton)
+    if ailleurs is not None:
+        return ailleurs
+    actuel = _brouillon_courant(definition)
+    if actuel is not None and actuel.id == brouillon.id:
+        return redirect(_url_reprise(definition, brouillon), 303)
+    if actuel is None and not current_user.is_authenticated:
+        _retenir(definition, brouillon)  # this browser's session only
+        return redirect(_url_reprise(definition, brouillon), 303)
+    return render_template(
+        "formulaires/reprendre.html",
+        definition=definition,
+        brouillon=brouillon,
+        actuel=actuel,
+        jeton=jeton,
+    )
+
+
+@bp.post("/<form_id>/reprendre/<jeton>")
+@limiter.limit(_forms_limit, methods=["POST"])
+def reprendre_post(form_id: str, jeton: str):
+    """« Reprendre ce brouillon »: the visitor chose the draft of the link over hers."""
+    definition, brouillon, ailleurs = _brouillon_du_lien(form_id, jeton)
+    if ailleurs is not None:
+        return ailleurs
+    remplace = request.form.get("remplace", type=int)
+    if not current_user.is_authenticated:
+        # Her current draft stays reachable with its own private link.
         _retenir(definition, brouillon)
-    reprise = _a_jour(definition, brouillon)
-    return redirect(_url_page(definition, reprise or brouillon.etape), 303)
+        return redirect(_url_reprise(definition, brouillon), 303)
+    try:
+        brouillon = brouillons.rattacher(
+            brouillon.id, current_user.id, remplace, Acteur("usager", current_user.identifiant)
+        )
+    except brouillons.ChoixPerime:
+        flash("Vos brouillons ont changé entre-temps : vérifiez votre choix.", "info")
+        return redirect(url_for(".reprendre", form_id=form_id, jeton=jeton), 303)
+    except brouillons.BrouillonIndisponible:
+        abort(404)
+    flash("Le brouillon a été repris dans votre espace.", "success")
+    return redirect(_url_reprise(definition, brouillon), 303)
 
 
 @bp.post("/<form_id>/recommencer")
@@ -362,7 +435,7 @@ def recommencer(form_id: str):
     definition = _en_etapes(form_id)
     brouillon = _brouillon_courant(definition)
     if brouillon is not None:
-        brouillons.supprimer_brouillon(brouillon)
+        brouillons.supprimer_brouillon(brouillon.id)
     _oublier(definition)
     return redirect(url_for(".etape", form_id=form_id, numero=1), 303)
 

@@ -15,6 +15,7 @@ must still exist with the same type and format.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import re
@@ -23,7 +24,9 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
+from database import begin_write
 from extensions import db
 from forms import garde
 from forms.catalogue import ID_BASE, form_id_of
@@ -48,6 +51,29 @@ class DefinitionRefusee(Exception):
 
 class OperationImpossible(Exception):
     """The operation does not apply to the definition's current state (French message)."""
+
+
+CONFLIT = (
+    "Une autre modification de ce formulaire vient d'être enregistrée : "
+    "rechargez la page et recommencez."
+)
+
+
+def _ecriture(operation):
+    """Run ``operation`` in a write transaction (SQLite: the write lock first, so two staff
+    actions queue instead of failing); a unique constraint lost to a concurrent action
+    (two publications, two drafts) becomes OperationImpossible, never a 500."""
+
+    @functools.wraps(operation)
+    def enveloppe(*args, **kwargs):
+        begin_write()
+        try:
+            return operation(*args, **kwargs)
+        except IntegrityError as exc:
+            db.session.rollback()
+            raise OperationImpossible(CONFLIT) from exc
+
+    return enveloppe
 
 
 @dataclass(frozen=True)
@@ -108,6 +134,22 @@ def definitions() -> list[Resume]:
     return resumes
 
 
+def resume(form_id: str) -> Resume | None:
+    """The line of ``definitions()`` for ``form_id`` alone (None when unknown): one draft read."""
+    servie, brouillon_ = catalogue().get(form_id), brouillon(form_id)
+    if servie is None and brouillon_ is None:
+        return None
+    schema = servie.schema if servie is not None else brouillon_.schema
+    return Resume(
+        form_id=form_id,
+        title=str(schema.get("title") or form_id),
+        version_publiee=servie.version if servie is not None else None,
+        brouillon=brouillon_,
+        standalone=bool(schema.get("x-standalone")),
+        fichier=catalogue().fichier(form_id) is not None,
+    )
+
+
 def brouillon(form_id: str) -> FormVersion | None:
     return db.session.scalar(
         select(FormVersion).where(
@@ -137,6 +179,7 @@ def apercu(form_id: str):
 
 
 # -- drafts -----------------------------------------------------------------------------
+@_ecriture
 def ouvrir_brouillon(form_id: str, acteur: Acteur) -> FormVersion:
     """The draft of ``form_id``: the existing one, or a copy of the served version."""
     existant = brouillon(form_id)
@@ -148,6 +191,7 @@ def ouvrir_brouillon(form_id: str, acteur: Acteur) -> FormVersion:
     return _nouveau_brouillon(form_id, copy.deepcopy(servie.schema), acteur, servie.version)
 
 
+@_ecriture
 def creer_definition(
     form_id: str, titre: str, acteur: Acteur, copie_de: str | None = None
 ) -> FormVersion:
@@ -186,6 +230,7 @@ def creer_definition(
     return version
 
 
+@_ecriture
 def enregistrer_brouillon(form_id: str, schema: dict, acteur: Acteur) -> FormVersion:
     """Replace the draft's schema after every check but the bindings' (those at publish)."""
     version = brouillon(form_id) or ouvrir_brouillon(form_id, acteur)
@@ -216,6 +261,7 @@ def enregistrer_texte(form_id: str, texte: str, acteur: Acteur) -> FormVersion:
     return enregistrer_brouillon(form_id, schema, acteur)
 
 
+@_ecriture
 def abandonner_brouillon(form_id: str, acteur: Acteur) -> None:
     version = _brouillon_requis(form_id)
     journaliser(
@@ -249,6 +295,7 @@ def verifier_publication(form_id: str) -> list[Problem]:
     return problemes_liaisons(form_id, version.schema)
 
 
+@_ecriture
 def publier(form_id: str, acteur: Acteur) -> FormVersion:
     """Publish the draft as the new served version; raise DefinitionRefusee."""
     version = _brouillon_requis(form_id)
@@ -290,6 +337,7 @@ def publier(form_id: str, acteur: Acteur) -> FormVersion:
     return version
 
 
+@_ecriture
 def restaurer_version(form_id: str, numero: int, acteur: Acteur) -> FormVersion:
     """Publish an older version again, under a new number (numbers only grow)."""
     ancienne = catalogue().version(form_id, numero)
@@ -365,7 +413,56 @@ def problemes_liaisons(form_id: str, schema: dict) -> list[Problem]:
             problems.append(
                 Problem("$.x-bindings", f"la liaison {chemin} ne peut pas être retirée")
             )
+        elif avant is not None and _obligatoire(servi, chemin) and not _obligatoire(schema, chemin):
+            problems.append(
+                Problem(
+                    _json_path(chemin),
+                    f"la question « {libelle} » ({chemin}) est lue par l'application : "
+                    "elle doit rester obligatoire",
+                )
+            )
+        elif _conditionnelle(schema, chemin):
+            problems.append(
+                Problem(
+                    _json_path(chemin),
+                    f"la question « {libelle} » ({chemin}) est lue par l'application : "
+                    "elle ne peut pas dépendre d'une condition",
+                )
+            )
     return problems
+
+
+def _parents(schema: dict, chemin: str):
+    """(object node, property name) for each step of a dotted path, resolving ``$ref``."""
+    noeud = schema
+    for partie in chemin.split("."):
+        noeud = _suivre(schema, noeud)
+        if noeud.get("type") == "array" and isinstance(noeud.get("items"), dict):
+            noeud = _suivre(schema, noeud["items"])
+        yield noeud, partie
+        noeud = (noeud.get("properties") or {}).get(partie, {})
+
+
+def _obligatoire(schema: dict, chemin: str) -> bool:
+    """Required at every step of its path: the code can read it without a KeyError."""
+    return all(
+        partie in (parent.get("required") or []) for parent, partie in _parents(schema, chemin)
+    )
+
+
+def _conditionnelle(schema: dict, chemin: str) -> bool:
+    """Shown or required only under a condition (``then``/``else`` names it) at some step."""
+    for parent, partie in _parents(schema, chemin):
+        blocs = [parent, *[b for b in parent.get("allOf") or [] if isinstance(b, dict)]]
+        for bloc in blocs:
+            for branche in ("then", "else"):
+                partie_branche = bloc.get(branche) if "if" in bloc else None
+                if isinstance(partie_branche, dict) and (
+                    partie in (partie_branche.get("required") or [])
+                    or partie in (partie_branche.get("properties") or {})
+                ):
+                    return True
+    return False
 
 
 # -- comparing two versions -------------------------------------------------------------
@@ -416,6 +513,7 @@ def comparer(avant: dict | None, apres: dict) -> list[Changement]:
 
 
 # -- shipped files --------------------------------------------------------------------------
+@_ecriture
 def synchroniser_fichiers() -> RapportSync:
     """Record each file of forms/schemas/ as the published version it declares (idempotent).
 

@@ -7,8 +7,8 @@ which the back-office then handles.
 Every operation writes its journal row (object type ``soumission``) in its transaction.
 
 **The acknowledgement mail.** When the form asks for an email, the address typed receives an
-acknowledgement (template ``soumission_recue``: the form's title, the reference and a summary
-of the answers with the labels of the version filed). « The email of the form » is the first
+acknowledgement (template ``soumission_recue``: the form's title and the reference, never the
+answers: the address is unverified). « The email of the form » is the first
 top-level question of ``"format": "email"`` in the form's order (``adresse_accuse``); a form
 without one sends nothing, and an email asked inside a section or a repeated group (a
 colleague's, an employee's) never receives it.
@@ -63,6 +63,18 @@ def deposer_soumission(
     is always shown with that version's labels.
     """
     begin_write()
+    submission = ajouter_soumission(definition, document, acteur)
+    outbox.commit()
+    return submission
+
+
+def ajouter_soumission(
+    definition: FormDefinition, document: dict, acteur: Acteur | None = None
+) -> Submission:
+    """The body of ``deposer_soumission`` for an operation that files a document within its
+    own write transaction (``begin_write()`` already called): adds the submission, its
+    journal row and its mail; neither begins nor commits (call ``outbox.commit()`` after).
+    """
     courriel = adresse_accuse(definition, document)
     submission = Submission(
         form_id=definition.id,
@@ -97,7 +109,6 @@ def deposer_soumission(
         except outbox.NotificationError:
             # The format check accepted the address: the submission is kept, not the mail.
             log.warning("accusé de réception impossible pour la soumission %s", submission.id)
-    outbox.commit()
     return submission
 
 

@@ -25,13 +25,14 @@ Administrateur only: the other roles get 403 on every URL of the view.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -46,6 +47,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from backoffice.agents import acteur
 from backoffice.securite import VueAgent
+from backoffice.vues.assistance import FORM_ID as FORM_ID_ASSISTANCE
+from backoffice.vues.demandes import PLAFOND_COMPTE
 from extensions import db
 from forms import editeur, garde, vocabulary
 from forms.editeur import EditionRefusee
@@ -54,8 +57,10 @@ from models.assistance import DemandeAssistance
 from models.comptes import DemandeCompte
 from models.submission import Submission
 from workflows import definitions as operations
+from workflows.comptes import FORM_ID as FORM_ID_COMPTE
 
 ROLES = frozenset({RoleAgent.ADMINISTRATEUR})
+CHEMIN = re.compile(r"[a-z0-9_.]+")  # the paths of the outline: property names and dots
 FORM_ID = r"[a-z0-9]+(-[a-z0-9]+)*\Z"
 MAX_FORM_ID = 60
 CONDITION_AVANCEE = "__avancee__"
@@ -298,17 +303,42 @@ class Ligne:
     resume: object
     soumissions: int
 
+    @property
+    def libelle_soumissions(self) -> str:
+        """« 1 234 » or « plus de 10 000 » (the counts stop there)."""
+        if self.soumissions > PLAFOND_COMPTE:
+            return "plus de " + f"{PLAFOND_COMPTE:,}".replace(",", "\u202f")
+        return f"{self.soumissions:,}".replace(",", "\u202f")
 
-def comptes_soumissions() -> dict[str, int]:
-    """Submissions per form id: standalone submissions, account and support requests."""
-    comptes: dict[str, int] = {}
-    for modele in (Submission, DemandeCompte, DemandeAssistance):
-        lignes = db.session.execute(
-            select(modele.form_id, func.count()).group_by(modele.form_id)
-        ).all()
-        for form_id, nombre in lignes:
-            comptes[form_id] = comptes.get(form_id, 0) + nombre
+
+# Account and support requests are filed by one form each, in tables without a form_id index:
+# only that form's rows are counted there (other forms would read the whole table for none).
+FORMULAIRE_DES_TABLES = (
+    (DemandeCompte, FORM_ID_COMPTE),
+    (DemandeAssistance, FORM_ID_ASSISTANCE),
+)
+
+
+def comptes_soumissions(form_ids) -> dict[str, int]:
+    """Submissions per form id (standalone submissions, account and support requests), each
+    table counted up to ``PLAFOND_COMPTE`` + 1 rows per form: a bounded cost at any volume
+    (standalone submissions through ``ix_submission_form_created``)."""
+    comptes = {form_id: _compte_plafonne(Submission, form_id) for form_id in form_ids}
+    for modele, form_id in FORMULAIRE_DES_TABLES:
+        if form_id in comptes:
+            comptes[form_id] += _compte_plafonne(modele, form_id)
     return comptes
+
+
+def _compte_plafonne(modele, form_id: str) -> int:
+    premieres = (
+        select(literal_column("1"))
+        .select_from(modele)
+        .where(modele.form_id == form_id)
+        .limit(PLAFOND_COMPTE + 1)
+        .subquery()
+    )
+    return db.session.scalar(select(func.count()).select_from(premieres))
 
 
 # --- the view ------------------------------------------------------------------------------------
@@ -322,15 +352,14 @@ class VueFormulaires(VueAgent):
         return {resume.form_id: resume for resume in operations.definitions()}
 
     def _resume_ou_404(self, form_id: str):
-        resume = self._resumes().get(form_id)
+        resume = operations.resume(form_id)
         if resume is None:
             abort(404)
         return resume
 
     def _brouillon_ou_retour(self, form_id: str):
         """The draft of ``form_id``; None (after a flash) when there is none."""
-        self._resume_ou_404(form_id)
-        brouillon = operations.brouillon(form_id)
+        brouillon = self._resume_ou_404(form_id).brouillon
         if brouillon is None:
             flash("Ce formulaire n'a pas de brouillon : ouvrez-en un pour le modifier.", "warning")
         return brouillon
@@ -346,6 +375,8 @@ class VueFormulaires(VueAgent):
         except operations.DefinitionRefusee as refus:
             db.session.rollback()
             return list(refus.problems)
+        except operations.OperationImpossible as conflit:
+            return [vocabulary.Problem("$", str(conflit))]
         return []
 
     def _a_jour(self, brouillon, empreinte: str | None) -> bool:
@@ -355,11 +386,9 @@ class VueFormulaires(VueAgent):
 
     @expose("/")
     def index(self):
-        comptes = comptes_soumissions()
-        lignes = [
-            Ligne(resume, comptes.get(resume.form_id, 0))
-            for resume in sorted(operations.definitions(), key=lambda r: r.form_id)
-        ]
+        resumes = sorted(operations.definitions(), key=lambda r: r.form_id)
+        comptes = comptes_soumissions([resume.form_id for resume in resumes])
+        lignes = [Ligne(resume, comptes[resume.form_id]) for resume in resumes]
         return self.render("backoffice/formulaires/liste.html", lignes=lignes)
 
     @expose("/nouveau", methods=("GET", "POST"))
@@ -384,6 +413,8 @@ class VueFormulaires(VueAgent):
                     operations.creer_definition(
                         form_id, form.titre.data.strip(), acteur(self.agent), copie_de=copie_de
                     )
+                except operations.OperationImpossible as conflit:
+                    form.identifiant.errors = [*form.identifiant.errors, str(conflit)]
                 except operations.DefinitionRefusee as refus:
                     db.session.rollback()
                     for probleme in refus.problems:
@@ -433,7 +464,11 @@ class VueFormulaires(VueAgent):
     def ouvrir(self, form_id: str):
         self._resume_ou_404(form_id)
         existant = operations.brouillon(form_id)
-        operations.ouvrir_brouillon(form_id, acteur(self.agent))
+        try:
+            operations.ouvrir_brouillon(form_id, acteur(self.agent))
+        except operations.OperationImpossible as conflit:
+            flash(str(conflit), "warning")
+            return self._editeur(form_id)
         if existant is None:
             self._figer_ordre(form_id, form_id)
         return self._editeur(form_id)
@@ -856,7 +891,11 @@ def _json(schema: dict) -> str:
 
 
 def _ancre(chemin: str) -> str | None:
-    return "el-" + chemin.replace(".", "-") if chemin else None
+    """The editor's anchor of ``chemin``; None for a path no element can have (posted values
+    are copied into the redirect's Location header)."""
+    if not chemin or not CHEMIN.fullmatch(chemin):
+        return None
+    return "el-" + chemin.replace(".", "-")
 
 
 def _phrase(message: str) -> str:

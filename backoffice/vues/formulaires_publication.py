@@ -68,7 +68,9 @@ class VuePublication(VueAgent):
             return self._editeur(form_id)
         valide, summary, status = False, None, 200
         if request.method == "POST":
-            outcome = engine.submit(definition, CombinedMultiDict([request.files, request.form]))
+            outcome = engine.submit(
+                definition, CombinedMultiDict([request.files, request.form]), stocker=False
+            )
             form = outcome.form
             if outcome.action:
                 pass  # a repeatable group gained or lost an entry
@@ -102,6 +104,9 @@ class VuePublication(VueAgent):
             except operations.DefinitionRefusee:
                 db.session.rollback()
                 flash("La publication est refusée : corrigez les points signalés.", "danger")
+            except operations.OperationImpossible as conflit:
+                flash(str(conflit), "warning")
+                return redirect(url_for(".versions", form_id=form_id), 303)
             else:
                 flash(
                     f"Version {version.version} publiée : le public la voit dans quelques "
@@ -161,6 +166,8 @@ class VuePublication(VueAgent):
         except operations.DefinitionRefusee as refus:
             db.session.rollback()
             flash(_refus(refus.problems), "danger")
+        except operations.OperationImpossible as conflit:
+            flash(str(conflit), "warning")
         else:
             flash(
                 f"La version {numero} est publiée à nouveau, sous le numéro {version.version}.",

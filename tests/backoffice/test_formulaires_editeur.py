@@ -547,3 +547,92 @@ def test_the_editor_in_chromium_under_the_csp(make_app):
             navigateur.close()
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize("action", ["monter", "descendre", "retirer", "deplacer"])
+@pytest.mark.parametrize("chemin", ["a\r\nSet-Cookie: x=1", "etablissement.fax\n", "é", "a b"])
+def test_an_outline_action_on_a_malformed_path_is_refused_in_french(app, action, chemin):
+    client = _client(app)
+    empreinte = _ouvrir(client)
+    avant = _brouillon(app).schema
+    reponse = client.post(
+        f"{BASE}/{COMPTE}/{action}",
+        data={"chemin": chemin, "conteneur": "utilisateur", "empreinte": empreinte},
+    )
+
+    assert reponse.status_code == 303
+    assert reponse.location.endswith(f"{BASE}/{COMPTE}/")  # no anchor from the posted path
+    assert all("x=1" not in valeur for _, valeur in reponse.headers.items())
+    assert "n'existe pas dans ce brouillon." in _texte(client.get(reponse.location))
+    assert _brouillon(app).schema == avant
+
+
+# --- cost at scale ---------------------------------------------------------------------------
+
+
+class Requetes:
+    """The SQL statements run while the block runs."""
+
+    def __init__(self, app):
+        self.app, self.lignes = app, []
+
+    def _noter(self, conn, cursor, statement, parameters, context, executemany):
+        self.lignes.append(" ".join(statement.split()))
+
+    def __enter__(self):
+        from sqlalchemy import event
+
+        with self.app.app_context():
+            self.engine = db.engine
+        event.listen(self.engine, "before_cursor_execute", self._noter)
+        return self
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._noter)
+
+    def sur(self, *tables) -> list[str]:
+        motif = re.compile(rf"\bFROM ({'|'.join(tables)})\b", re.I)
+        return [ligne for ligne in self.lignes if motif.search(ligne)]
+
+
+def test_the_list_counts_submissions_per_form_with_capped_queries(app):
+    client = _client(app)
+    with Requetes(app) as requetes:
+        assert client.get(f"{BASE}/").status_code == 200
+
+    comptes = requetes.sur("submission", "demande_compte", "demande_assistance")
+    assert comptes
+    for ligne in comptes:
+        assert "GROUP BY" not in ligne.upper(), ligne  # no scan of a whole table
+        assert "LIMIT" in ligne.upper(), ligne
+        assert "form_id =" in ligne, ligne
+
+
+def test_beyond_ten_thousand_submissions_the_list_says_more_than_ten_thousand(app):
+    from sqlalchemy import insert
+
+    client = _client(app)
+    with app.app_context():
+        db.session.execute(
+            insert(Submission),
+            [{"form_id": "contrat-prestation", "form_version": 1, "data": {}}] * 10_001,
+        )
+        db.session.commit()
+    page = _texte(client.get(f"{BASE}/"))
+    ligne = page[page.index('data-formulaire="contrat-prestation"') :].split("</tr>")[0]
+    assert '<td class="soumissions">plus de 10\u202f000</td>' in ligne
+
+
+def test_an_editor_page_reads_only_the_draft_of_its_form(app):
+    client = _client(app)
+    _ouvrir(client)
+    client.post(f"{BASE}/nouveau", data={"identifiant": "autre", "titre": "Autre", "copie_de": ""})
+    for url in (f"{BASE}/{COMPTE}/", f"{BASE}/{COMPTE}/reglages"):
+        with Requetes(app) as requetes:
+            assert client.get(url).status_code == 200
+        lectures = requetes.sur("form_version")
+        assert lectures, url
+        for ligne in lectures:
+            assert "form_version.form_id =" in ligne, (url, ligne)  # never every draft

@@ -194,3 +194,83 @@ def test_every_publication_post_needs_the_csrf_token(make_app):
     assert served(app).version == 1
     with app.app_context():
         assert definitions.brouillon(SUPPORT) is not None
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def reponses_valides(**changes) -> dict:
+    data = {
+        "nom": "Mathilde Gérard",
+        "courriel": "mathilde.gerard@example.fr",
+        "courriel__confirmation": "mathilde.gerard@example.fr",
+        "sujet": "connexion",
+        "message": "Je n'ai pas reçu le courriel contenant mon identifiant.",
+        "rappel": "false",
+    }
+    data.update(changes)
+    return data
+
+
+def fichiers_stockes(app) -> tuple[int, list]:
+    from pathlib import Path
+
+    from sqlalchemy import func, select
+
+    from extensions import db
+    from models.upload import Upload
+
+    with app.app_context():
+        lignes = db.session.scalar(select(func.count()).select_from(Upload))
+        dossier = Path(current_app.config["UPLOADS_DIR"])
+        return lignes, sorted(dossier.iterdir()) if dossier.exists() else []
+
+
+def test_a_preview_with_an_attachment_checks_the_file_but_stores_nothing(app):
+    import io
+
+    brouillon_avec_question(app)
+    client = client_de(app)
+    reponse = client.post(
+        f"/backoffice/formulaires/{SUPPORT}/apercu",
+        data=reponses_valides(piece_jointe=(io.BytesIO(PDF), "capture.pdf")),
+        content_type="multipart/form-data",
+    )
+
+    assert reponse.status_code == 200, page(reponse)
+    assert "Formulaire valide" in page(reponse)
+    assert fichiers_stockes(app) == (0, [])
+
+
+def test_a_preview_with_an_attachment_of_the_wrong_type_says_so_and_stores_nothing(app):
+    import io
+
+    brouillon_avec_question(app)
+    client = client_de(app)
+    reponse = client.post(
+        f"/backoffice/formulaires/{SUPPORT}/apercu",
+        data=reponses_valides(piece_jointe=(io.BytesIO(b"MZ\x90\x00" + b"x" * 64), "a.pdf")),
+        content_type="multipart/form-data",
+    )
+
+    assert reponse.status_code == 422
+    assert "Ce type de fichier n'est pas accepté. Formats acceptés : PDF" in page(reponse)
+    assert "Formulaire valide" not in page(reponse)
+    assert fichiers_stockes(app) == (0, [])
+
+
+def test_a_preview_with_a_too_large_attachment_says_so_and_stores_nothing(make_app):
+    import io
+
+    app = make_app(FORMS_REFRESH_SECONDS=0, UPLOAD_MAX_BYTES=1024)
+    brouillon_avec_question(app)
+    client = client_de(app)
+    reponse = client.post(
+        f"/backoffice/formulaires/{SUPPORT}/apercu",
+        data=reponses_valides(piece_jointe=(io.BytesIO(PDF + b"%" * 2048), "gros.pdf")),
+        content_type="multipart/form-data",
+    )
+
+    assert reponse.status_code == 422
+    assert "Le fichier dépasse la taille maximale autorisée (1 ko)." in page(reponse)
+    assert fichiers_stockes(app) == (0, [])

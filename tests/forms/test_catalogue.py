@@ -163,3 +163,31 @@ def test_a_draft_opened_before_another_publication_is_still_noticed_when_publish
         definitions.publier(SUPPORT, ADMIN)
     with reader.app_context():
         assert reader.extensions["forms"][SUPPORT].title == "Support"
+
+
+def test_a_publication_committed_after_a_later_id_is_still_noticed(make_app):
+    # Ids are drawn at insert, not at commit: publication A may get id 50 and commit after
+    # publication B (id 100). max(id) alone would never move for A.
+    app = make_app(FORMS_REFRESH_SECONDS=0)
+    with app.app_context():
+        catalogue = app.extensions["forms"]
+        base = catalogue[SUPPORT].schema
+
+        def publie(id_, version, titre):
+            db.session.add(
+                FormVersion(
+                    id=id_,
+                    form_id=SUPPORT,
+                    version=version,
+                    etat=EtatVersion.PUBLIEE,
+                    origine=OrigineVersion.BACKOFFICE,
+                    schema={**relabelled(base, titre), "x-version": version},
+                    empreinte=titre,
+                )
+            )
+            db.session.commit()
+
+        publie(100, 5, "B")
+        assert catalogue[SUPPORT].title == "B"
+        publie(50, 6, "A")
+        assert catalogue[SUPPORT].title == "A"

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import html
 import re
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from extensions import db
@@ -88,6 +91,24 @@ def draft(app) -> BrouillonFormulaire:
         row = db.session.scalars(select(BrouillonFormulaire)).one()
         db.session.expunge(row)
         return row
+
+
+def send(client):
+    """« Vérifiez vos réponses », then its button (the check page names the draft it shows)."""
+    page = text(client.get(f"{URL}/verification"))
+    brouillon = re.search(r'name="brouillon" value="(\d+)"', page).group(1)
+    return client.post(f"{URL}/verification", data={"brouillon": brouillon}), brouillon
+
+
+def owners(app) -> dict:
+    """{draft id: identifiant of its owner, or None}."""
+    with app.app_context():
+        rows = db.session.execute(
+            select(BrouillonFormulaire.id, Utilisateur.identifiant).outerjoin(
+                Utilisateur, Utilisateur.id == BrouillonFormulaire.utilisateur_id
+            )
+        ).all()
+    return dict(rows)
 
 
 def private_link(page: str) -> str:
@@ -203,7 +224,7 @@ def test_modifier_leads_back_to_the_check_page(client, app):
 
 def test_sending_files_one_submission_and_deletes_the_draft(client, app):
     walk(client)
-    response = client.post(f"{URL}/verification")
+    response, brouillon = send(client)
     assert response.status_code == 303
     assert "/formulaires/demande-en-etapes/confirmation/" in response.headers["Location"]
     assert "Votre demande en trois étapes a bien été transmise." in text(
@@ -224,10 +245,77 @@ def test_sending_files_one_submission_and_deletes_the_draft(client, app):
             "periode": {"date_debut": "2026-12-01", "motif": "sinistre"},
         }
     assert count(app, BrouillonFormulaire) == 0
+    with app.app_context():
+        event = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.operation == "deposer_brouillon")
+        ).one()
+        assert (event.object_type, event.object_id) == ("brouillon_formulaire", brouillon)
+        assert event.details["reference"] == submission.reference
     # the draft is gone: the pages start afresh
     assert client.get(f"{URL}/verification").headers["Location"] == f"{URL}/etape/1"
-    assert client.post(f"{URL}/verification").status_code == 302
+
+
+def test_sending_again_says_it_was_sent_and_files_nothing_more(client, app):
+    walk(client)
+    response, brouillon = send(client)
+    assert "/confirmation/" in response.headers["Location"]
+    again = client.post(f"{URL}/verification", data={"brouillon": brouillon})
+    assert again.status_code == 303 and again.headers["Location"] == URL
+    assert "Votre demande a déjà été envoyée." in text(client.get(URL))
     assert count(app, Submission) == 1
+
+
+def test_two_simultaneous_sendings_file_one_submission(app, comptes):
+    """Both requests read the draft, then wait on a lock the test holds; released together,
+    exactly one files it, the other is told it was sent."""
+    mathilde = client_of(app, "mgerard")
+    walk(mathilde)
+    other_tab = client_of(app, "mgerard")
+    brouillon = draft(app).id
+    with app.app_context():
+        engine = db.engine
+    postgresql = engine.dialect.name == "postgresql"
+    # PostgreSQL: the draft's row lock; SQLite: the write lock (BEGIN IMMEDIATE).
+    verrou = engine.connect().execution_options(sqlite_immediate=True)
+    verrou.execute(
+        sa.text("SELECT id FROM brouillon_formulaire WHERE id = :id" + " FOR UPDATE" * postgresql),
+        {"id": brouillon},
+    )
+    responses = []
+
+    def send_from(client):
+        responses.append(client.post(f"{URL}/verification", data={"brouillon": brouillon}))
+
+    threads = [threading.Thread(target=send_from, args=(c,)) for c in (mathilde, other_tab)]
+    for thread in threads:
+        thread.start()
+    try:
+        if postgresql:  # both DELETEs are waiting on the row lock
+            deadline = time.monotonic() + 20
+            with engine.connect() as watcher:
+                while time.monotonic() < deadline:
+                    waiting = watcher.execute(
+                        sa.text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                            " AND datname = current_database()"
+                        )
+                    ).scalar()
+                    watcher.rollback()
+                    if waiting >= 2:
+                        break
+                    time.sleep(0.05)
+                assert waiting >= 2, "the two requests did not reach the deletion"
+        else:
+            time.sleep(1.5)  # both requests have read the draft and wait for the write lock
+    finally:
+        verrou.rollback()
+        verrou.close()
+    for thread in threads:
+        thread.join(timeout=30)
+    locations = sorted(r.headers["Location"] for r in responses)
+    assert [r.status_code for r in responses] == [303, 303]
+    assert locations[0] == URL and "/confirmation/" in locations[1]
+    assert count(app, Submission) == 1 and count(app, BrouillonFormulaire) == 0
 
 
 def test_the_full_validator_decides_at_filing(client, app):
@@ -324,15 +412,96 @@ def test_another_persons_draft_is_invisible(app, comptes):
     assert len(set(owners)) == 2
 
 
-def test_an_anonymous_draft_resumed_by_a_signed_in_user_becomes_theirs(app, client, comptes):
+def test_opening_a_private_link_signed_in_changes_nothing_and_asks_first(app, client, comptes):
+    walk(client, upto=1)  # someone else's anonymous draft
+    link = private_link(text(client.get(f"{URL}/etape/2")))
+    mathilde = client_of(app, "mgerard")
+    response = mathilde.get(link)  # e.g. loaded by <img src> on a page she visits
+    assert response.status_code == 200
+    page = text(response)
+    assert "Reprendre ce brouillon dans votre espace ?" in page
+    assert "Demande en trois étapes" in page  # the form's title
+    stored = draft(app)
+    assert f"enregistré le {stored.updated_at.day} " in page
+    assert "Reprendre ce brouillon</button>" in page
+    assert f'href="{URL}">Ne pas le reprendre</a>' in page
+    assert "Gérard" not in page  # the answers are shown only once she chose
+    assert owners(app) == {stored.id: None}
+    assert "Vous avez une demande en cours" not in text(mathilde.get(URL))
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+def test_a_signed_in_user_takes_an_anonymous_draft_by_choosing_it(app, client, comptes):
     walk(client, upto=1)
     link = private_link(text(client.get(f"{URL}/etape/2")))
     mathilde = client_of(app, "mgerard")
-    assert mathilde.get(link).status_code == 303
-    with app.app_context():
-        row = db.session.scalars(select(BrouillonFormulaire)).one()
-        assert db.session.get(Utilisateur, row.utilisateur_id).identifiant == "mgerard"
+    response = mathilde.post(link)
+    assert response.status_code == 303 and response.headers["Location"] == f"{URL}/etape/2"
+    stored = draft(app)
+    assert owners(app) == {stored.id: "mgerard"}
     assert "Vous avez une demande en cours" in text(mathilde.get(URL))
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent)).one()
+        assert (event.operation, event.object_type, event.object_id, event.actor) == (
+            "rattacher_brouillon",
+            "brouillon_formulaire",
+            str(stored.id),
+            "mgerard",
+        )
+        assert event.details == {"form_id": "demande-en-etapes", "remplace": None}
+    # Once hers, the link opens it for her alone.
+    assert mathilde.get(link).headers["Location"] == f"{URL}/etape/2"
+    assert app.test_client().get(link).status_code == 404
+    assert client.get(link).status_code == 404
+
+
+def test_a_link_never_replaces_the_draft_a_signed_in_user_has_unless_she_chooses(
+    app, client, comptes
+):
+    walk(client, upto=1)
+    link = private_link(text(client.get(f"{URL}/etape/2")))
+    anonyme = draft(app).id
+    mathilde = client_of(app, "mgerard")
+    post(mathilde, 1, {**ETAPE_1, "demandeur-nom": "Mathilde"})
+    sien = next(i for i, owner in owners(app).items() if owner == "mgerard")
+
+    page = text(mathilde.get(link))
+    assert "Vous avez déjà un brouillon de ce formulaire" in page
+    assert "votre brouillon actuel sera supprimé" in page
+    assert f'name="remplace" value="{sien}"' in page
+    assert owners(app) == {anonyme: None, sien: "mgerard"}
+    assert 'value="Mathilde"' in text(mathilde.get(f"{URL}/etape/1"))
+
+    # A choice made without knowing her draft (none sent) changes nothing.
+    refused = mathilde.post(link)
+    assert refused.headers["Location"] == link.removeprefix("http://localhost")
+    assert "Vos brouillons ont changé entre-temps" in text(mathilde.get(URL))
+    assert owners(app) == {anonyme: None, sien: "mgerard"}
+
+    response = mathilde.post(link, data={"remplace": sien})
+    assert response.status_code == 303
+    assert owners(app) == {anonyme: "mgerard"}
+    assert 'value="Gérard"' in text(mathilde.get(f"{URL}/etape/1"))
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent)).one()
+        assert event.details == {"form_id": "demande-en-etapes", "remplace": sien}
+
+
+def test_an_anonymous_link_does_not_replace_the_draft_this_browser_holds(app, client):
+    walk(client, upto=1)
+    link = private_link(text(client.get(f"{URL}/etape/2")))
+    autre = app.test_client()
+    post(autre, 1, {**ETAPE_1, "demandeur-nom": "Bruno"})
+    page = text(autre.get(link))
+    assert "Reprendre ce brouillon ?" in page
+    assert "Vous avez déjà un brouillon de ce formulaire" in page
+    assert 'value="Bruno"' in text(autre.get(f"{URL}/etape/1"))  # still its own draft
+
+    assert autre.post(link).headers["Location"] == f"{URL}/etape/2"
+    assert 'value="Gérard"' in text(autre.get(f"{URL}/etape/1"))
+    assert count(app, BrouillonFormulaire) == 2  # Bruno's stays, with its own link
+    assert set(owners(app).values()) == {None}
 
 
 def test_starting_again_deletes_the_draft(app, client):
@@ -379,6 +548,7 @@ def test_every_post_needs_the_csrf_token(make_app):
     assert client.post(f"{URL}/etape/1", data=ETAPE_1).status_code == 400
     assert client.post(f"{URL}/verification").status_code == 400
     assert client.post(f"{URL}/recommencer").status_code == 400
+    assert client.post(f"{URL}/reprendre/{nouveau_jeton()}").status_code == 400
     assert count(app, BrouillonFormulaire) == 0
     page = text(client.get(f"{URL}/etape/1"))
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
@@ -426,3 +596,30 @@ def test_each_save_pushes_the_expiry_by_the_setting(make_app):
     walk(client, upto=1)
     expires = draft(app).expires_at
     assert timedelta(days=7) - timedelta(minutes=1) < expires - utcnow() <= timedelta(days=7)
+
+
+def test_taking_a_draft_needs_the_csrf_token(make_app):
+    app = make_app(FORMS_SCHEMAS_DIR=TEST_SCHEMAS, WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        factories.identite("mgerard", "GERARD", "Mathilde")
+        db.session.commit()
+    anonyme = app.test_client()
+    page = text(anonyme.get(f"{URL}/etape/1"))
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert post(anonyme, 1, ETAPE_1, csrf_token=token).status_code == 303
+    link = private_link(text(anonyme.get(f"{URL}/etape/2")))
+
+    mathilde = app.test_client()
+    page = text(mathilde.get("/connexion"))
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    signed = mathilde.post(
+        "/connexion",
+        data={"identifiant": "mgerard", "mot_de_passe": factories.PHRASE, "csrf_token": token},
+    )
+    assert signed.status_code == 303
+    assert mathilde.post(link).status_code == 400
+    assert set(owners(app).values()) == {None}
+    page = text(mathilde.get(link))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert mathilde.post(link, data={"csrf_token": token}).status_code == 303
+    assert set(owners(app).values()) == {"mgerard"}

@@ -406,3 +406,64 @@ def test_the_order_of_the_questions_survives_the_database(app):
     assert list(served().schema["properties"]["etablissement"]["properties"]) == list(
         reversed(names)
     )
+
+
+def test_a_pattern_runs_on_a_linear_time_engine_so_a_staff_typo_cannot_pin_a_worker(app):
+    # Python's re needs O(n⁴) steps here (minutes at 1,000 digits); RE2 is linear.
+    definitions.creer_definition("essai-motif", "Essai", ADMIN)
+    texte = _with(nom={"pattern": r"^\d*\d*\d*\d*x$"}).replace("essai-garde", "essai-motif")
+    definitions.enregistrer_texte("essai-motif", texte, ADMIN)
+    definition = current_app.extensions["forms"].construire(
+        definitions.brouillon("essai-motif").schema
+    )
+    assert definition.errors({"nom": "1" * 1000 + "y"}) != {}
+    assert definition.errors({"nom": "1" * 1000 + "x"}) == {}
+
+
+def test_a_pattern_the_linear_engine_cannot_run_is_refused_in_french(app):
+    definitions.creer_definition("essai-motif", "Essai", ADMIN)
+    with pytest.raises(DefinitionRefusee) as refused:
+        definitions.enregistrer_texte("essai-motif", _with(nom={"pattern": r"(a)\1"}), ADMIN)
+    assert "références arrière" in refused.value.problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("section", "bound"), [("etablissement", "siret"), ("utilisateur", "reponse")]
+)
+def test_a_bound_question_made_optional_is_refused(app, section, bound):
+    schema = json.loads(json.dumps(served().schema))
+    node = schema["properties"][section]
+    node["required"] = [name for name in node.get("required", []) if name != bound]
+    definitions.enregistrer_brouillon(COMPTE, schema, ADMIN)
+
+    problems = definitions.verifier_publication(COMPTE)
+
+    assert [p.message for p in problems if f"{section}.{bound}" in p.message]
+    assert "doit rester obligatoire" in " ".join(p.message for p in problems)
+
+
+def test_a_bound_question_put_under_a_condition_is_refused(app):
+    schema = json.loads(json.dumps(served().schema))
+    section = schema["properties"]["etablissement"]
+    section["properties"]["multi"] = {"type": "boolean", "title": "Plusieurs sites ?"}
+    section["if"] = {"properties": {"multi": {"const": True}}, "required": ["multi"]}
+    section["then"] = {"required": ["siret"]}
+    definitions.enregistrer_brouillon(COMPTE, schema, ADMIN)
+
+    (problem,) = definitions.verifier_publication(COMPTE)
+
+    assert "etablissement.siret" in problem.message
+    assert "ne peut pas dépendre d'une condition" in problem.message
+
+
+def test_a_publication_that_loses_a_race_says_so_in_french_and_keeps_the_draft(app, monkeypatch):
+    definitions.synchroniser_fichiers()
+    definitions.enregistrer_brouillon(COMPTE, with_tva(served().schema), ADMIN)
+    # Another administrator's publication took the number between our read and our write.
+    monkeypatch.setattr(definitions, "_prochain_numero", lambda *a, **k: served().version)
+
+    with pytest.raises(OperationImpossible) as refused:
+        definitions.publier(COMPTE, ADMIN)
+
+    assert "rechargez la page" in str(refused.value)
+    assert definitions.brouillon(COMPTE) is not None
