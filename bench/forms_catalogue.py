@@ -182,12 +182,12 @@ def main() -> None:
         uri = "sqlite:///" + os.path.join(folder, "bench.sqlite3")
     prepare(uri)
     print(f"database: {uri.split('@')[-1].split('?')[0]}")
-    print(f"{'operation':<28}{'live catalogue':>16}{'fixed registry':>16}{'ratio':>8}")
+    print(f"{'operation':<28}{'live catalogue':>16}{'fixed registry':>16}{'ratio':>12}")
     for name, live, base in [*lookup(uri, args.rounds), page(uri, args.rounds)]:
         unit, scale = ("µs", 1e3) if live < 1e6 else ("ms", 1e6)
         print(
             f"{name:<28}{live / scale:>13.2f} {unit}{base / scale:>13.2f} {unit}"
-            f"{live / base:>7.2f}×"
+            f"{live / base:>11.2f}×"
         )
     for refresh in (2.0, 0.5):
         delays = publish_to_served(uri, refresh, args.publications)

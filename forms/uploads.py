@@ -126,5 +126,17 @@ def find(token: str) -> Upload | None:
     return db.session.scalar(select(Upload).where(Upload.token == token))
 
 
+def noms(tokens) -> dict[str, str]:
+    """The file names of the existing uploads among ``tokens``, in one query."""
+    valides = [t for t in tokens if isinstance(t, str) and re.fullmatch(r"[0-9a-f]{32}", t)]
+    if not valides:
+        return {}
+    return dict(
+        db.session.execute(
+            select(Upload.token, Upload.filename).where(Upload.token.in_(valides))
+        ).all()
+    )
+
+
 def path_of(upload: Upload) -> Path:
     return uploads_dir() / upload.token

@@ -117,21 +117,10 @@ def definitions() -> list[Resume]:
             select(FormVersion).where(FormVersion.etat == EtatVersion.BROUILLON)
         )
     }
-    resumes = []
-    for form_id in sorted(set(servies) | set(brouillons)):
-        servie, brouillon_ = servies.get(form_id), brouillons.get(form_id)
-        schema = servie.schema if servie is not None else brouillon_.schema
-        resumes.append(
-            Resume(
-                form_id=form_id,
-                title=str(schema.get("title") or form_id),
-                version_publiee=servie.version if servie is not None else None,
-                brouillon=brouillon_,
-                standalone=bool(schema.get("x-standalone")),
-                fichier=catalogue().fichier(form_id) is not None,
-            )
-        )
-    return resumes
+    return [
+        _resume(form_id, servies.get(form_id), brouillons.get(form_id))
+        for form_id in sorted(set(servies) | set(brouillons))
+    ]
 
 
 def resume(form_id: str) -> Resume | None:
@@ -139,6 +128,10 @@ def resume(form_id: str) -> Resume | None:
     servie, brouillon_ = catalogue().get(form_id), brouillon(form_id)
     if servie is None and brouillon_ is None:
         return None
+    return _resume(form_id, servie, brouillon_)
+
+
+def _resume(form_id: str, servie, brouillon_: FormVersion | None) -> Resume:
     schema = servie.schema if servie is not None else brouillon_.schema
     return Resume(
         form_id=form_id,
@@ -518,7 +511,7 @@ def synchroniser_fichiers() -> RapportSync:
     """Record each file of forms/schemas/ as the published version it declares (idempotent).
 
     A file version unknown to the database is inserted; a file version already recorded from
-    the file is updated when the file changed; a version published in the back-office with
+    the file is replaced when the file changed; a version published in the back-office with
     the same number is kept (staff win), and reported.
     """
     rapport = RapportSync()
@@ -528,54 +521,20 @@ def synchroniser_fichiers() -> RapportSync:
             select(FormVersion).where(FormVersion.form_id == form_id, FormVersion.version == numero)
         )
         signature = empreinte(schema)
-        if ligne is None:
-            _decaler_brouillon(form_id, numero)
-            db.session.add(
-                FormVersion(
-                    form_id=form_id,
-                    version=numero,
-                    etat=EtatVersion.PUBLIEE,
-                    origine=OrigineVersion.FICHIER,
-                    schema=copy.deepcopy(schema),
-                    empreinte=signature,
-                    published_at=utcnow(),
-                )
-            )
-            rapport.modifies += 1
-            rapport.lignes.append(f"ajouté     {form_id} v{numero}")
-        elif ligne.etat == EtatVersion.BROUILLON:
-            _decaler_brouillon(form_id, numero)
+        if ligne is None or ligne.etat == EtatVersion.BROUILLON:
+            _decaler_brouillon(form_id, numero)  # a draft holding this number moves past it
             db.session.flush()
-            db.session.add(
-                FormVersion(
-                    form_id=form_id,
-                    version=numero,
-                    etat=EtatVersion.PUBLIEE,
-                    origine=OrigineVersion.FICHIER,
-                    schema=copy.deepcopy(schema),
-                    empreinte=signature,
-                    published_at=utcnow(),
-                )
-            )
+            db.session.add(_version_fichier(schema))
             rapport.modifies += 1
-            rapport.lignes.append(f"ajouté     {form_id} v{numero} (brouillon renuméroté)")
+            suite = " (brouillon renuméroté)" if ligne is not None else ""
+            rapport.lignes.append(f"ajouté     {form_id} v{numero}{suite}")
         elif ligne.empreinte == signature:
             rapport.lignes.append(f"inchangé   {form_id} v{numero}")
         elif ligne.origine == OrigineVersion.FICHIER:
             # Replaced by a new row (not updated): every process watches max(id).
             db.session.delete(ligne)
             db.session.flush()
-            db.session.add(
-                FormVersion(
-                    form_id=form_id,
-                    version=numero,
-                    etat=EtatVersion.PUBLIEE,
-                    origine=OrigineVersion.FICHIER,
-                    schema=copy.deepcopy(schema),
-                    empreinte=signature,
-                    published_at=utcnow(),
-                )
-            )
+            db.session.add(_version_fichier(schema))
             rapport.modifies += 1
             rapport.lignes.append(f"mis à jour {form_id} v{numero}")
         else:
@@ -592,6 +551,19 @@ def synchroniser_fichiers() -> RapportSync:
     db.session.commit()
     catalogue().invalider()
     return rapport
+
+
+def _version_fichier(schema: dict) -> FormVersion:
+    """The published row recording a shipped file."""
+    return FormVersion(
+        form_id=form_id_of(schema),
+        version=schema["x-version"],
+        etat=EtatVersion.PUBLIEE,
+        origine=OrigineVersion.FICHIER,
+        schema=copy.deepcopy(schema),
+        empreinte=empreinte(schema),
+        published_at=utcnow(),
+    )
 
 
 def exporter(form_id: str, dossier: str | Path) -> Path:

@@ -41,10 +41,10 @@ class VuePublication(VueAgent):
         return False  # reached from the « Formulaires » pages' tabs
 
     def _resume(self, form_id: str):
-        for resume in operations.definitions():
-            if resume.form_id == form_id:
-                return resume
-        abort(404)
+        resume = operations.resume(form_id)
+        if resume is None:
+            abort(404)
+        return resume
 
     def _editeur(self, form_id: str):
         return redirect(url_for("bo_formulaires.editeur", form_id=form_id), 303)

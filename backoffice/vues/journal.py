@@ -121,6 +121,8 @@ OPERATIONS = {
     "marquer_soumission_traitee": "Réponse marquée comme traitée",
     "rouvrir_soumission": "Réponse rouverte",
     "purger_brouillons": "Brouillons de réponse expirés supprimés",
+    "deposer_brouillon": "Brouillon de réponse envoyé",
+    "rattacher_brouillon": "Brouillon de réponse repris dans un espace",
 }
 
 ETATS = {

@@ -69,6 +69,7 @@ ROLES = frozenset({RoleAgent.ASP, RoleAgent.ADMINISTRATEUR})
 PREFIXE_REPONSE = "reponse:"
 AUTRES = "autres_reponses"
 REPONSES = "reponses"
+LOT_EXPORT = 500  # rows whose attachments are read together
 SEPARATEUR_VALEURS = " | "  # the answers of the items of a repeated group, in one cell
 REFERENCE_ALPHABET = set("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
 
@@ -148,9 +149,14 @@ def valeur_cellule(submission: Submission, chemin: Chemin) -> Any:
         return ""
     if libelles.est_fichier(chemin):
         noms = []
+        connus = g.get("soumissions_fichiers", {})  # read for a batch of exported rows
         for jeton in valeurs:
-            fichier = uploads.find(jeton) if isinstance(jeton, str) else None
-            noms.append(fichier.filename if fichier is not None else str(jeton))
+            if isinstance(jeton, str) and jeton in connus:
+                nom = connus[jeton]
+            else:
+                fichier = uploads.find(jeton) if isinstance(jeton, str) else None
+                nom = fichier.filename if fichier is not None else None
+            noms.append(nom if nom is not None else str(jeton))
         return SEPARATEUR_VALEURS.join(noms)
     if (
         len(valeurs) == 1
@@ -160,6 +166,20 @@ def valeur_cellule(submission: Submission, chemin: Chemin) -> Any:
     ):
         return valeurs[0]
     return SEPARATEUR_VALEURS.join(libelles.valeur(chemin, v) for v in valeurs)
+
+
+def lire_fichiers(submissions: list[Submission]) -> None:
+    """Read the names of the attachments of ``submissions`` in one query, for
+    ``valeur_cellule`` (the previous batch's are forgotten: memory stays bounded)."""
+    jetons = set()
+    for submission in submissions:
+        libelles = _libelles(submission.form_id, submission.form_version)
+        for chemin in chemins_du_document(submission.data or {}):
+            if libelles.est_fichier(chemin):
+                jetons.update(
+                    v for v in valeurs_au_chemin(submission.data, chemin) if isinstance(v, str)
+                )
+    g.soumissions_fichiers = {jeton: None for jeton in jetons} | uploads.noms(jetons)
 
 
 def resume(submission: Submission, exclus: set[Chemin] | frozenset = frozenset()) -> str:
@@ -411,6 +431,19 @@ class VueSoumissions(ExportSur, VueModeleAgent):
     @_export_columns.setter
     def _export_columns(self, colonnes) -> None:
         self._colonnes_base = colonnes
+
+    def lignes_export(self, requete):
+        """The rows by batches of ``LOT_EXPORT``, the names of each batch's attachments read
+        in one query before its rows are written (not one query per row and file column)."""
+        lot: list[Submission] = []
+        for submission in super().lignes_export(requete):
+            lot.append(submission)
+            if len(lot) == LOT_EXPORT:
+                lire_fichiers(lot)
+                yield from lot
+                lot = []
+        lire_fichiers(lot)
+        yield from lot
 
     def get_export_value(self, model, name):
         if name.startswith(PREFIXE_REPONSE):

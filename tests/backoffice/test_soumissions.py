@@ -583,3 +583,42 @@ def test_an_agent_handles_a_submission_in_chromium(make_app, tmp_path):
     finally:
         serveur.shutdown()
         fil.join(timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("format_", "url"),
+    [("csv", f"export/csv/?flt0_formulaire={ATELIER}"), ("xlsx", "export/xlsx/")],
+)
+def test_an_export_reads_the_attachments_names_once_per_batch_of_rows(bo_app, format_, url):
+    from sqlalchemy import event
+
+    with bo_app.app_context():
+        jetons = []
+        for numero in range(4):
+            image = io.BytesIO()
+            Image.new("RGB", (4, 4), "red").save(image, "PNG")
+            image.seek(0)
+            fichier = uploads.store(
+                FileStorage(image, filename=f"plan {numero}.png"), {"mime-types": ["image/png"]}
+            )
+            jetons.append(fichier.token)
+        moteur = db.engine
+    for jeton in jetons:
+        deposer(bo_app, justificatif=jeton)
+    client = client_de(bo_app)
+    lectures = []
+
+    def noter(conn, cursor, statement, parameters, context, executemany):
+        if re.search(r"\bFROM upload\b", statement):
+            lectures.append(statement)
+
+    event.listen(moteur, "before_cursor_execute", noter)
+    try:
+        lignes = lire_export(client.get(BASE + url), format_)
+    finally:
+        event.remove(moteur, "before_cursor_execute", noter)
+
+    texte = "\n".join(";".join(ligne) for ligne in lignes)
+    for numero in range(4):
+        assert f"plan {numero}.png" in texte
+    assert len(lectures) == 1, lectures

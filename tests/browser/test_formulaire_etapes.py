@@ -1,5 +1,6 @@
 """A form in steps in a real Chromium: three pages with the DSFR stepper, an error on a page,
-« Précédent » without loss, the private link, « Vérifiez vos réponses », « Modifier », filing.
+« Précédent » without loss, the private link, « Vérifiez vos réponses », « Modifier », filing;
+a private link opened by a signed-in user asks before taking the draft into her space.
 axe-core checks every page; screenshots are kept in ``tests/artefacts/``."""
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from extensions import db
+from models.brouillon import BrouillonFormulaire
+from models.comptes import Utilisateur
 from models.submission import Submission
+from tests import factories
 from tests.browser.test_parcours_creation_compte import check_accessibility
 
 pytestmark = pytest.mark.browser
@@ -100,3 +104,41 @@ def test_walking_the_three_steps_then_checking_and_sending(serveur, page):
         (submission,) = db.session.scalars(select(Submission)).all()
         assert submission.data["etablissement"]["effectif"] == 15
         assert submission.data["periode"] == {"date_debut": "2026-12-01", "motif": "sinistre"}
+
+
+def test_a_signed_in_user_is_asked_before_a_link_puts_a_draft_in_her_space(serveur, page):
+    app, base = serveur
+    with app.app_context():
+        factories.identite("mgerard", "GERARD", "Mathilde")
+        db.session.commit()
+    # Someone fills the first page anonymously and keeps the private link.
+    anonyme = page.context.browser.new_context().new_page()
+    anonyme.goto(f"{base}/formulaires/demande-en-etapes/etape/1")
+    anonyme.fill("#objet", "Baisse d'activité")
+    anonyme.fill("#demandeur-nom", "Gérard")
+    anonyme.fill("#demandeur-courriel", "mathilde.gerard@exemple.fr")
+    anonyme.get_by_role("button", name="Suivant").click()
+    lien = anonyme.locator(".app-lien-reprise").inner_text()
+    anonyme.close()
+
+    page.goto(f"{base}/connexion")
+    page.fill("#identifiant", "mgerard")
+    page.fill("#mot_de_passe", factories.PHRASE)
+    page.get_by_role("button", name="Connexion").click()
+    page.wait_for_load_state()
+
+    page.goto(lien)
+    assert page.inner_text("h1") == "Reprendre ce brouillon dans votre espace ?"
+    assert "Demande en trois étapes" in page.inner_text("main")
+    check_accessibility(page, "etapes-06-reprendre")
+    page.get_by_role("link", name="Ne pas le reprendre").click()
+    assert page.url.endswith("/formulaires/demande-en-etapes")
+    with app.app_context():
+        assert db.session.scalars(select(BrouillonFormulaire.utilisateur_id)).all() == [None]
+
+    page.goto(lien)
+    page.get_by_role("button", name="Reprendre ce brouillon").click()
+    assert "Étape 2 sur 3" in page.inner_text(".fr-stepper")
+    with app.app_context():
+        (owner,) = db.session.scalars(select(BrouillonFormulaire.utilisateur_id)).all()
+        assert db.session.get(Utilisateur, owner).identifiant == "mgerard"
