@@ -562,6 +562,32 @@ class VueFormulaires(VueAgent):
                 SelectChoice(editeur.OTHER, editeur.OTHER_LABEL),
             ]
 
+    def _appliquer(self, form_id, brouillon, form, page, lire_reglages, modifier, message):
+        """The POST of a question or section page: the form's checks, the draft still the one
+        the page was made from, the change (``modifier(reglages)`` gives the new schema and
+        the element's path), then the save; on any refusal the page again, with what was
+        typed, its messages and ``page(statut)``'s status."""
+        if not form.validate():
+            return page(422)
+        if not self._a_jour(brouillon, form.empreinte.data):
+            form.form_errors = [RECHARGEZ]
+            form.empreinte.data = editeur.fingerprint(brouillon.schema)
+            return page(409)
+        reglages = lire_reglages()
+        if reglages is None:
+            return page(422)
+        try:
+            schema, chemin = modifier(reglages)
+        except EditionRefusee as refus:
+            form.form_errors = [str(refus)]
+            return page(422)
+        problemes = self._enregistrer(form_id, schema)
+        if problemes:
+            form.form_errors = [_refus(problemes), *(str(p) for p in problemes)]
+            return page(422)
+        flash(message.format(reglages.libelle.strip()), "success")
+        return self._editeur(form_id, _ancre(chemin))
+
     def _reglages_question(self, form: QuestionForm) -> editeur.Question | None:
         """The settings typed in ``form``; None when a field has an error (shown next to it)."""
         permis = set(editeur.TYPES) | {choix.value for choix in form.type.choices}
@@ -612,26 +638,17 @@ class VueFormulaires(VueAgent):
             form.fichier_types.data = list(editeur.DEFAULT_FILE_TYPES)
             form.fichier_max_mo.data = str(editeur.DEFAULT_FILE_MB)
             return self._page_question(form_id, brouillon, form, conteneur=conteneur)
-        if not form.validate():
-            return self._page_question(form_id, brouillon, form, conteneur=conteneur, statut=422)
-        if not self._a_jour(brouillon, form.empreinte.data):
-            form.form_errors = [RECHARGEZ]
-            form.empreinte.data = editeur.fingerprint(brouillon.schema)
-            return self._page_question(form_id, brouillon, form, conteneur=conteneur, statut=409)
-        reglages = self._reglages_question(form)
-        if reglages is None:
-            return self._page_question(form_id, brouillon, form, conteneur=conteneur, statut=422)
-        try:
-            schema, chemin = editeur.add_question(brouillon.schema, conteneur, reglages)
-        except EditionRefusee as refus:
-            form.form_errors = [str(refus)]
-            return self._page_question(form_id, brouillon, form, conteneur=conteneur, statut=422)
-        problemes = self._enregistrer(form_id, schema)
-        if problemes:
-            form.form_errors = [_refus(problemes), *(str(p) for p in problemes)]
-            return self._page_question(form_id, brouillon, form, conteneur=conteneur, statut=422)
-        flash(f"Question « {reglages.libelle.strip()} » ajoutée au brouillon.", "success")
-        return self._editeur(form_id, _ancre(chemin))
+        return self._appliquer(
+            form_id,
+            brouillon,
+            form,
+            lambda statut: self._page_question(
+                form_id, brouillon, form, conteneur=conteneur, statut=statut
+            ),
+            lambda: self._reglages_question(form),
+            lambda reglages: editeur.add_question(brouillon.schema, conteneur, reglages),
+            "Question « {} » ajoutée au brouillon.",
+        )
 
     @expose("/<form_id>/question", methods=("GET", "POST"))
     def question(self, form_id: str):
@@ -658,26 +675,17 @@ class VueFormulaires(VueAgent):
             _remplir_question(form, actuel)
             form.empreinte.data = editeur.fingerprint(brouillon.schema)
             return self._page_question(form_id, brouillon, form, chemin=chemin)
-        if not form.validate():
-            return self._page_question(form_id, brouillon, form, chemin=chemin, statut=422)
-        if not self._a_jour(brouillon, form.empreinte.data):
-            form.form_errors = [RECHARGEZ]
-            form.empreinte.data = editeur.fingerprint(brouillon.schema)
-            return self._page_question(form_id, brouillon, form, chemin=chemin, statut=409)
-        reglages = self._reglages_question(form)
-        if reglages is None:
-            return self._page_question(form_id, brouillon, form, chemin=chemin, statut=422)
-        try:
-            schema = editeur.update_question(brouillon.schema, chemin, reglages)
-        except EditionRefusee as refus:
-            form.form_errors = [str(refus)]
-            return self._page_question(form_id, brouillon, form, chemin=chemin, statut=422)
-        problemes = self._enregistrer(form_id, schema)
-        if problemes:
-            form.form_errors = [_refus(problemes), *(str(p) for p in problemes)]
-            return self._page_question(form_id, brouillon, form, chemin=chemin, statut=422)
-        flash(f"Question « {reglages.libelle.strip()} » enregistrée.", "success")
-        return self._editeur(form_id, _ancre(chemin))
+        return self._appliquer(
+            form_id,
+            brouillon,
+            form,
+            lambda statut: self._page_question(
+                form_id, brouillon, form, chemin=chemin, statut=statut
+            ),
+            lambda: self._reglages_question(form),
+            lambda reglages: (editeur.update_question(brouillon.schema, chemin, reglages), chemin),
+            "Question « {} » enregistrée.",
+        )
 
     # --- sections --------------------------------------------------------------------------
 
@@ -718,26 +726,17 @@ class VueFormulaires(VueAgent):
         if request.method == "GET":
             form.empreinte.data = editeur.fingerprint(brouillon.schema)
             return self._page_section(form_id, brouillon, form, conteneur=conteneur)
-        if not form.validate():
-            return self._page_section(form_id, brouillon, form, conteneur=conteneur, statut=422)
-        if not self._a_jour(brouillon, form.empreinte.data):
-            form.form_errors = [RECHARGEZ]
-            form.empreinte.data = editeur.fingerprint(brouillon.schema)
-            return self._page_section(form_id, brouillon, form, conteneur=conteneur, statut=409)
-        reglages = self._reglages_section(form, bool(form.repetable.data))
-        if reglages is None:
-            return self._page_section(form_id, brouillon, form, conteneur=conteneur, statut=422)
-        try:
-            schema, chemin = editeur.add_section(brouillon.schema, conteneur, reglages)
-        except EditionRefusee as refus:
-            form.form_errors = [str(refus)]
-            return self._page_section(form_id, brouillon, form, conteneur=conteneur, statut=422)
-        problemes = self._enregistrer(form_id, schema)
-        if problemes:
-            form.form_errors = [_refus(problemes), *(str(p) for p in problemes)]
-            return self._page_section(form_id, brouillon, form, conteneur=conteneur, statut=422)
-        flash(f"Section « {reglages.libelle.strip()} » ajoutée au brouillon.", "success")
-        return self._editeur(form_id, _ancre(chemin))
+        return self._appliquer(
+            form_id,
+            brouillon,
+            form,
+            lambda statut: self._page_section(
+                form_id, brouillon, form, conteneur=conteneur, statut=statut
+            ),
+            lambda: self._reglages_section(form, bool(form.repetable.data)),
+            lambda reglages: editeur.add_section(brouillon.schema, conteneur, reglages),
+            "Section « {} » ajoutée au brouillon.",
+        )
 
     @expose("/<form_id>/section", methods=("GET", "POST"))
     def section(self, form_id: str):
@@ -761,26 +760,17 @@ class VueFormulaires(VueAgent):
             form.max_entrees.data = str(element.max_entrees or "")
             form.empreinte.data = editeur.fingerprint(brouillon.schema)
             return self._page_section(form_id, brouillon, form, chemin=chemin)
-        if not form.validate():
-            return self._page_section(form_id, brouillon, form, chemin=chemin, statut=422)
-        if not self._a_jour(brouillon, form.empreinte.data):
-            form.form_errors = [RECHARGEZ]
-            form.empreinte.data = editeur.fingerprint(brouillon.schema)
-            return self._page_section(form_id, brouillon, form, chemin=chemin, statut=409)
-        reglages = self._reglages_section(form, element.genre == "groupe")
-        if reglages is None:
-            return self._page_section(form_id, brouillon, form, chemin=chemin, statut=422)
-        try:
-            schema = editeur.update_section(brouillon.schema, chemin, reglages)
-        except EditionRefusee as refus:
-            form.form_errors = [str(refus)]
-            return self._page_section(form_id, brouillon, form, chemin=chemin, statut=422)
-        problemes = self._enregistrer(form_id, schema)
-        if problemes:
-            form.form_errors = [_refus(problemes), *(str(p) for p in problemes)]
-            return self._page_section(form_id, brouillon, form, chemin=chemin, statut=422)
-        flash(f"Section « {reglages.libelle.strip()} » enregistrée.", "success")
-        return self._editeur(form_id, _ancre(chemin))
+        return self._appliquer(
+            form_id,
+            brouillon,
+            form,
+            lambda statut: self._page_section(
+                form_id, brouillon, form, chemin=chemin, statut=statut
+            ),
+            lambda: self._reglages_section(form, element.genre == "groupe"),
+            lambda reglages: (editeur.update_section(brouillon.schema, chemin, reglages), chemin),
+            "Section « {} » enregistrée.",
+        )
 
     # --- the form's settings -----------------------------------------------------------------
 
