@@ -23,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     import backoffice
     import database
     import demo
+    import entretien
     import forms
     import mailer
     import portail
@@ -42,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     forms.init_app(app)
     portail.init_app(app)
     backoffice.init_app(app)
+    entretien.init_app(app)
     demo.init_app(app)
     settings_cli(app)
     return app

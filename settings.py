@@ -239,6 +239,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Days after its last change when the draft of a form in steps is deleted "
         "(flask formulaires purger-brouillons).",
     ),
+    Setting(
+        "BROUILLONS_PURGE_SECONDES",
+        int,
+        3600,
+        "Period of the purge of expired drafts, run by one worker (embedded mode: by the web "
+        "process).",
+    ),
     # Reference data
     Setting(
         "RECHERCHE_ENTREPRISES_URL",

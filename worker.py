@@ -9,6 +9,7 @@ import sys
 
 from rq import Worker
 
+import entretien
 import jobs
 from app import create_app
 from mailer import sweeper
@@ -33,6 +34,7 @@ def main() -> int:
         queues = [jobs.queue(name, connection) for name in jobs.QUEUES]
         worker = Worker(queues, connection=connection, job_class=jobs.AppContextJob)
     sweeper.start(app, redis=connection)
+    entretien.start(app, redis=connection)
     worker.work(with_scheduler=True)
     return 0
 

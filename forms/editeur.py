@@ -514,6 +514,17 @@ def update_question(schema: dict, chemin: str, settings: Question) -> dict:
             f"La question « {chemin} » est lue par l'application (x-bindings) : "
             "son type ne peut pas être changé."
         )
+    if chemin in bindings(schema):
+        if name in (container.get("required") or []) and not settings.obligatoire:
+            raise EditionRefusee(
+                f"La question « {chemin} » est lue par l'application (x-bindings) : "
+                "elle doit rester obligatoire."
+            )
+        if settings.condition is not None or settings.garder_condition:
+            raise EditionRefusee(
+                f"La question « {chemin} » est lue par l'application (x-bindings) : "
+                "elle ne peut pas dépendre d'une condition."
+            )
     if retype and "$ref" in raw:
         raise EditionRefusee(
             f"La question « {chemin} » est définie par une référence : son type est "

@@ -7,31 +7,22 @@ embedded mode the web process runs it itself, so retries happen without any work
 from __future__ import annotations
 
 import logging
-import threading
+
+import periodique
 
 log = logging.getLogger(__name__)
 
 
-def start(app, redis=None) -> threading.Thread:
+def start(app, redis=None):
     """Start the daemon thread; ``redis``, when given, elects one sweeper per period."""
-    period = app.config["OUTBOX_SWEEP_SECONDS"]
-    stop = threading.Event()
 
-    def loop() -> None:
+    def sweep_once() -> None:
         from mailer.jobs import sweep
 
-        while not stop.wait(period):
-            try:
-                if redis is not None and not redis.set("outbox:sweeper", "1", nx=True, ex=period):
-                    continue  # another worker swept in this period
-                with app.app_context():
-                    count = sweep()
-                if count:
-                    log.info("outbox: %d notification(s) queued again", count)
-            except Exception:  # keep sweeping: a transient DB or Redis error must not end it
-                log.exception("outbox: sweep failed")
+        count = sweep()
+        if count:
+            log.info("outbox: %d notification(s) queued again", count)
 
-    thread = threading.Thread(target=loop, name="outbox-sweeper", daemon=True)
-    thread.stop = stop
-    thread.start()
-    return thread
+    return periodique.demarrer(
+        app, "outbox:sweeper", app.config["OUTBOX_SWEEP_SECONDS"], sweep_once, redis=redis
+    )

@@ -417,6 +417,18 @@ def test_bound_properties_cannot_be_removed_moved_or_retyped_but_can_be_relabell
     assert schema["x-bindings"] == COMPTE["x-bindings"]
 
 
+def test_a_bound_question_stays_required_and_unconditional_in_the_editor():
+    relu = editeur.question(COMPTE, "utilisateur.courriel")
+    facultative = copy.deepcopy(relu)
+    facultative.obligatoire = False
+    with pytest.raises(EditionRefusee, match="elle doit rester obligatoire"):
+        editeur.update_question(COMPTE, "utilisateur.courriel", facultative)
+    conditionnelle = copy.deepcopy(relu)
+    conditionnelle.condition = ("nom", "Durand")
+    with pytest.raises(EditionRefusee, match="ne peut pas dépendre d'une condition"):
+        editeur.update_question(COMPTE, "utilisateur.courriel", conditionnelle)
+
+
 def test_an_edit_in_the_advanced_tab_is_checked_against_the_bindings():
     assert editeur.check_bindings(COMPTE, copy.deepcopy(COMPTE)) == []
     retire = copy.deepcopy(COMPTE)
