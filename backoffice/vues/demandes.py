@@ -355,19 +355,20 @@ class Filtre(BaseSQLAFilter):
 
 
 class FiltreEtat(Filtre):
+    """The state of a row among the members of ``etats`` (an enum with ``label``s)."""
+
     cle_url = "etat"
     nom_operation = "est"
 
-    def __init__(self) -> None:
-        super().__init__(
-            DemandeCompte.state, "État", options=[(s.value, s.label) for s in DemandeState]
-        )
+    def __init__(self, colonne=DemandeCompte.state, etats=DemandeState) -> None:
+        self.etats = etats
+        super().__init__(colonne, "État", options=[(s.value, s.label) for s in etats])
 
     def validate(self, value: str) -> bool:
-        return value in {s.value for s in DemandeState}
+        return value in {s.value for s in self.etats}
 
-    def clean(self, value: str) -> DemandeState:
-        return DemandeState(value)
+    def clean(self, value: str):
+        return self.etats(value)
 
     def apply(self, query, value, alias=None):
         return query.filter(self.get_column(alias) == value)

@@ -45,6 +45,7 @@ from backoffice.vues.demandes import (
     FiltreDepotDepuis,
     FiltreDepotEntre,
     FiltreDepotJusquAu,
+    FiltreEtat,
     _date,
     estimation,
 )
@@ -226,25 +227,6 @@ class FiltreFormulaire(Filtre):
         return query.filter(self.get_column(alias) == value)
 
 
-class FiltreEtat(Filtre):
-    cle_url = "etat"
-    nom_operation = "est"
-
-    def __init__(self) -> None:
-        super().__init__(
-            Submission.state, "État", options=[(s.value, s.label) for s in SubmissionState]
-        )
-
-    def validate(self, value: str) -> bool:
-        return value in {s.value for s in SubmissionState}
-
-    def clean(self, value: str) -> SubmissionState:
-        return SubmissionState(value)
-
-    def apply(self, query, value, alias=None):
-        return query.filter(self.get_column(alias) == value)
-
-
 class FiltreDateEntre(FiltreDepotEntre):
     def __init__(self) -> None:
         BaseSQLAFilter.__init__(
@@ -363,7 +345,7 @@ class VueSoumissions(ExportSur, VueModeleAgent):
     column_searchable_list = ("reference",)
     column_filters = (
         FiltreFormulaire(),
-        FiltreEtat(),
+        FiltreEtat(Submission.state, SubmissionState),
         FiltreDateEntre(),
         FiltreDateDepuis(),
         FiltreDateJusquAu(),
@@ -517,32 +499,31 @@ class VueSoumissions(ExportSur, VueModeleAgent):
         """The submissions « reçue » (the dashboard tile's link)."""
         return redirect(self.get_url(".index_view", **{f"flt0_{FiltreEtat.cle_url}": "recue"}))
 
-    @expose("/<int:submission_id>/traiter", methods=("POST",))
-    def traiter(self, submission_id: int):
+    def _transition(self, submission_id: int, operation, message: str):
+        """A state button: the operation, its refusal as a warning, back to the detail."""
         submission = self.soumission_ou_404(submission_id)
         try:
-            operations.marquer_traitee(submission.id, acteur(self.agent))
+            operation(submission.id, acteur(self.agent))
         except operations.TransitionInterdite as refus:
             db.session.rollback()
             flash(str(refus), "warning")
         else:
-            flash(f"Soumission {submission.reference} marquée comme traitée.", "success")
+            flash(message.format(submission.reference), "success")
         return self._apres_action(submission)
+
+    @expose("/<int:submission_id>/traiter", methods=("POST",))
+    def traiter(self, submission_id: int):
+        return self._transition(
+            submission_id, operations.marquer_traitee, "Soumission {} marquée comme traitée."
+        )
 
     @expose("/<int:submission_id>/rouvrir", methods=("POST",))
     def rouvrir(self, submission_id: int):
-        submission = self.soumission_ou_404(submission_id)
-        try:
-            operations.rouvrir(submission.id, acteur(self.agent))
-        except operations.TransitionInterdite as refus:
-            db.session.rollback()
-            flash(str(refus), "warning")
-        else:
-            flash(
-                f"Soumission {submission.reference} rouverte : elle est de nouveau reçue.",
-                "success",
-            )
-        return self._apres_action(submission)
+        return self._transition(
+            submission_id,
+            operations.rouvrir,
+            "Soumission {} rouverte : elle est de nouveau reçue.",
+        )
 
     @expose("/<int:submission_id>/piece-jointe/<jeton>")
     def piece_jointe(self, submission_id: int, jeton: str):
